@@ -1,0 +1,94 @@
+"""Add-on preferences: paths, device, model names, and API keys that are never written to disk.
+
+The two keys use get/set callbacks backed by this process's memory, so Blender stores
+them nowhere: not in the scene .blend, not in userpref.blend. A key that must survive a
+restart belongs in the environment (ANTHROPIC_API_KEY, DDS_API_TOKEN) before Blender starts.
+"""
+from __future__ import annotations
+
+import bpy
+
+from . import ADDON_ID
+
+_SECRETS: dict[str, str] = {}
+
+
+def _secret_property(name: str, label: str, env_name: str) -> bpy.props.StringProperty:
+    def get(self: bpy.types.AddonPreferences) -> str:
+        return _SECRETS.get(name, "")
+
+    def set_(self: bpy.types.AddonPreferences, value: str) -> None:
+        _SECRETS[name] = value
+
+    return bpy.props.StringProperty(
+        name=label, subtype="PASSWORD", get=get, set=set_,
+        description=f"Kept in memory for this session only; set {env_name} in the environment to keep it",
+    )
+
+
+def secret_values() -> dict[str, str]:
+    """The keys typed into preferences this session (for :class:`core.config.Secrets`)."""
+    return dict(_SECRETS)
+
+
+class ImaginariumPreferences(bpy.types.AddonPreferences):
+    bl_idname = ADDON_ID
+
+    worker_python: bpy.props.StringProperty(
+        name="Worker Python", subtype="FILE_PATH",
+        description="Python interpreter with torch for the worker process; empty uses Blender's own Python")
+    weights_dir: bpy.props.StringProperty(name="Weights folder", subtype="DIR_PATH",
+                                          description="Folder with model checkpoints (see weights/README.md)")
+    library_dir: bpy.props.StringProperty(name="Asset library", subtype="DIR_PATH",
+                                          description="Folder with imaginarium_asset_info.csv and the asset files")
+    runs_dir: bpy.props.StringProperty(name="Runs folder", subtype="DIR_PATH",
+                                       description="Where run folders are written; empty uses the extension's user folder")
+    device: bpy.props.EnumProperty(name="Device", items=[
+        ("auto", "Auto", "CUDA when the worker sees a GPU, else CPU"),
+        ("cuda", "CUDA", "Always the GPU"),
+        ("cpu", "CPU", "Always the CPU (slow for text-to-image)")], default="auto")
+    memory_mode: bpy.props.EnumProperty(name="Memory mode", items=[
+        ("auto", "Auto", "Chosen from free GPU memory"),
+        ("gpu", "All on GPU", "Fastest; needs the most GPU memory"),
+        ("model_offload", "Model offload", "Moves whole models to the GPU when used"),
+        ("sequential_offload", "Sequential offload", "Slowest; fits small GPUs")], default="auto")
+    job_timeout_s: bpy.props.FloatProperty(name="Job time limit (s)", default=1800.0, min=5.0)
+    vlm_model: bpy.props.StringProperty(name="VLM model", default="claude-sonnet-4-5")
+    detector_model: bpy.props.StringProperty(name="Cloud detector", default="DINO-X-1.0")
+    anthropic_api_key: _secret_property("anthropic_api_key", "Anthropic API key", "ANTHROPIC_API_KEY")
+    dds_api_token: _secret_property("dds_api_token", "DeepDataSpace token", "DDS_API_TOKEN")
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        col = layout.column()
+        col.prop(self, "worker_python")
+        col.prop(self, "weights_dir")
+        col.prop(self, "library_dir")
+        col.prop(self, "runs_dir")
+        row = col.row()
+        row.prop(self, "device")
+        row.prop(self, "memory_mode")
+        col.prop(self, "job_timeout_s")
+        box = layout.box()
+        box.label(text="Model APIs (keys are kept in memory only, never saved)")
+        box.prop(self, "vlm_model")
+        box.prop(self, "anthropic_api_key")
+        box.prop(self, "detector_model")
+        box.prop(self, "dds_api_token")
+        if not bpy.app.online_access:
+            box.label(text="Online access is off in Blender's preferences: cloud models will not be called.",
+                      icon="INFO")
+
+
+def get() -> ImaginariumPreferences | None:
+    addon = bpy.context.preferences.addons.get(ADDON_ID)
+    return addon.preferences if addon else None
+
+
+def register() -> None:
+    bpy.utils.register_class(ImaginariumPreferences)
+
+
+def unregister() -> None:
+    bpy.utils.unregister_class(ImaginariumPreferences)
+    _SECRETS.clear()

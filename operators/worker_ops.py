@@ -1,0 +1,63 @@
+"""Worker actions: check it answers, cancel the current job, stop it."""
+from __future__ import annotations
+
+import bpy
+
+from ..core.errors import ImaginariumError
+from ..imaginarium_addon import worker_runtime
+
+
+class IMAGINARIUM_OT_ping_worker(bpy.types.Operator):
+    """Start the worker if needed and check that it answers"""
+
+    bl_idname = "imaginarium.ping_worker"
+    bl_label = "Check Worker"
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            worker_runtime.submit("ping", {}, "Checking the worker", on_done=_report_ping)
+        except ImaginariumError as exc:
+            worker_runtime.report_error(exc)
+            self.report({"ERROR"}, exc.one_line())
+            return {"CANCELLED"}
+        return {"FINISHED"}
+
+
+def _report_ping(job: worker_runtime.Job) -> None:
+    if job.result:
+        status = bpy.context.window_manager.imaginarium_status
+        torch = "torch found" if job.result.get("torch_installed") else "no torch: models will not run"
+        status.message = f"worker ready: Python {job.result.get('python')}, {torch}"
+
+
+class IMAGINARIUM_OT_cancel_job(bpy.types.Operator):
+    """Cancel the running job at its next step"""
+
+    bl_idname = "imaginarium.cancel_job"
+    bl_label = "Cancel"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        if worker_runtime.current_job() is None:
+            cls.poll_message_set("No job is running")
+            return False
+        return True
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        worker_runtime.cancel_current()
+        return {"FINISHED"}
+
+
+class IMAGINARIUM_OT_stop_worker(bpy.types.Operator):
+    """Stop the worker process and free its memory (models load again on the next job)"""
+
+    bl_idname = "imaginarium.stop_worker"
+    bl_label = "Stop Worker"
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        worker_runtime.stop()
+        context.window_manager.imaginarium_status.worker_state = "stopped"
+        return {"FINISHED"}
+
+
+CLASSES = [IMAGINARIUM_OT_ping_worker, IMAGINARIUM_OT_cancel_job, IMAGINARIUM_OT_stop_worker]

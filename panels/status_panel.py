@@ -1,0 +1,33 @@
+"""Status section: the current job, its progress, cancel, and the last error with its fix."""
+from __future__ import annotations
+
+import bpy
+
+
+class IMAGINARIUM_PT_status(bpy.types.Panel):
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Imaginarium"
+    bl_label = "Status"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        status = context.window_manager.imaginarium_status
+        layout = self.layout
+        layout.label(text=f"Worker: {status.worker_state}")
+        if status.job_id:
+            layout.label(text=status.job_label or "Working…")
+            layout.progress(factor=status.progress, type="BAR", text=status.message or f"{status.progress:.0%}")
+            layout.operator("imaginarium.cancel_job", icon="CANCEL")
+        elif status.message:
+            layout.label(text=status.message)
+        if status.last_error:
+            box = layout.box()
+            box.alert = True
+            box.label(text=status.last_error, icon="ERROR")
+            box.label(text=f"Fix: {status.last_fix}")
+        row = layout.row(align=True)
+        row.operator("imaginarium.ping_worker", icon="PLAY")
+        row.operator("imaginarium.stop_worker", icon="X")
+
+
+CLASSES = [IMAGINARIUM_PT_status]

@@ -1,0 +1,47 @@
+"""The extension as a user gets it: built and validated by Blender's tool, installed into bpy 4.3, removed."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+
+from tests.conftest import ROOT, ext_cli_path, run_blender_script
+
+
+def test_zip_validates_and_ships_only_the_extension(built_zip) -> None:
+    check = subprocess.run([sys.executable, str(ext_cli_path()), "validate", str(built_zip)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    names = zipfile.ZipFile(built_zip).namelist()
+    assert "blender_manifest.toml" in names and "__init__.py" in names and "core/schema.py" in names
+    for excluded in ("tests/", ".venv/", "weights/", "asset_data/", "__pycache__", ".git/", "dist/"):
+        assert not any(excluded in n for n in names), excluded
+
+
+def test_install_enable_disable_uninstall(built_zip, tmp_path) -> None:
+    env = {"BLENDER_USER_RESOURCES": str(tmp_path / "user"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = run_blender_script(ROOT / "tests" / "blender_scripts" / "install_check.py", str(built_zip), env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["enabled"] and report["installed_files"] and not report["tests_shipped"]
+    assert {"ping_worker", "cancel_job", "stop_worker"} <= set(report["operators"])
+    assert report["polls"]["ping_worker"] is True and report["polls"]["cancel_job"] is False  # nothing running
+    assert "IMAGINARIUM_PT_status" in report["panels"] and report["status_prop"]
+    assert report["enabled_after_reset"]
+    assert report["panels_after_disable"] == [] and not report["status_prop_after_disable"]
+    assert not report["dir_after_uninstall"] and not report["enabled_after_uninstall"]
+    assert report["ops_after_uninstall"] == []
+
+
+def test_core_imports_without_bpy() -> None:
+    code = ("import sys; sys.modules['bpy'] = None\n"
+            "import core, core.schema, core.config, core.errors, core.cli, core.worker.server, core.worker.basic_ops\n"
+            "assert 'torch' not in sys.modules, 'core must import torch lazily'\nprint('ok')")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_cli_config_lists_defaults() -> None:
+    proc = subprocess.run([sys.executable, "-m", "core", "config"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and "t2i.steps = 28" in proc.stdout
