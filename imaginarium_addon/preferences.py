@@ -61,7 +61,11 @@ class ImaginariumPreferences(bpy.types.AddonPreferences):
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
         col = layout.column()
-        col.prop(self, "worker_python")
+        row = col.row(align=True)
+        row.prop(self, "worker_python")
+        row.operator("imaginarium.create_worker_env", text="", icon="CONSOLE")
+        if not bpy.app.online_access:
+            col.label(text="Online access is off: create the worker environment by hand (see README)", icon="INFO")
         col.prop(self, "weights_dir")
         col.prop(self, "library_dir")
         col.prop(self, "runs_dir")

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import bpy
 
-from . import worker_ops
+from . import from_image, generate, library_ops, worker_env_ops, worker_ops
 
-CLASSES: list[type] = [*worker_ops.CLASSES]
+MODULES = [worker_ops, worker_env_ops, generate, from_image, library_ops]
+CLASSES: list[type] = [cls for module in MODULES for cls in module.CLASSES]
 
 
 def register() -> None:
@@ -14,5 +15,6 @@ def register() -> None:
 
 
 def unregister() -> None:
+    worker_env_ops.cancel()
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import bpy
 
-from . import status_panel
+from . import from_image_panel, generate_panel, library_panel, status_panel
 
-CLASSES: list[type] = [*status_panel.CLASSES]
+MODULES = [generate_panel, from_image_panel, library_panel, status_panel]
+CLASSES: list[type] = [cls for module in MODULES for cls in module.CLASSES]
 
 
 def register() -> None:

@@ -9,6 +9,7 @@ class IMAGINARIUM_PT_status(bpy.types.Panel):
     bl_region_type = "UI"
     bl_category = "Imaginarium"
     bl_label = "Status"
+    bl_order = 5
 
     def draw(self, context: bpy.types.Context) -> None:
         status = context.window_manager.imaginarium_status
