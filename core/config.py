@@ -46,7 +46,6 @@ class DeviceSettings:
 class WorkerSettings:
     python: str = _doc("", "Interpreter for the worker process (needs torch); empty = the current one.")
     job_timeout_s: float = _doc(1800.0, "A job running longer than this is cancelled and reported.")
-    start_timeout_s: float = _doc(60.0, "How long the worker may take to answer its first ping.")
 
 
 @dataclass

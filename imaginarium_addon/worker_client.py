@@ -53,10 +53,11 @@ class WorkerClient:
 
     def __init__(self, python: str | None = None, root: str | os.PathLike[str] | None = None,
                  env: dict[str, str] | None = None, default_timeout_s: float = 1800.0,
-                 stderr_lines: int = 40) -> None:
+                 stderr_lines: int = 40, drop_env: tuple[str, ...] = ()) -> None:
         self.python = python or _default_python()
         self.root = Path(root) if root else Path(__file__).resolve().parent.parent
         self.extra_env = dict(env or {})
+        self.drop_env = tuple(drop_env)  # e.g. API keys when Blender's online access is off
         self.default_timeout_s = default_timeout_s
         self.jobs: dict[str, Job] = {}
         self._proc: subprocess.Popen[str] | None = None
@@ -78,7 +79,7 @@ class WorkerClient:
         if not Path(self.python).exists():
             raise WorkerError(f"Worker interpreter {self.python} does not exist.",
                               "Set 'Worker Python' in the add-on preferences to a Python with torch installed.")
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if k not in self.drop_env}
         env.update(self.extra_env)
         env["PYTHONPATH"] = os.pathsep.join([str(self.root)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
         env["PYTHONUNBUFFERED"] = "1"

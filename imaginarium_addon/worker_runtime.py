@@ -27,11 +27,17 @@ def client() -> WorkerClient:
     global _client
     if _client is None:
         prefs = preferences.get()
-        secrets = Secrets.gather(preferences.secret_values())
-        env = {"ANTHROPIC_API_KEY": secrets.anthropic_api_key, "DDS_API_TOKEN": secrets.dds_api_token}
+        key_vars = tuple(name for names in Secrets.ENV_NAMES.values() for name in names)
+        if bpy.app.online_access:
+            secrets = Secrets.gather(preferences.secret_values())
+            env = {"ANTHROPIC_API_KEY": secrets.anthropic_api_key, "DDS_API_TOKEN": secrets.dds_api_token}
+            env = {k: v for k, v in env.items() if v}
+            drop: tuple[str, ...] = ()
+        else:  # no keys at all: the worker then uses local models and geometry only
+            env, drop = {"IMAGINARIUM_ONLINE_ACCESS": "0"}, key_vars
         _client = WorkerClient(
             python=(bpy.path.abspath(prefs.worker_python) if prefs and prefs.worker_python else None),
-            root=EXTENSION_ROOT, env={k: v for k, v in env.items() if v},
+            root=EXTENSION_ROOT, env=env, drop_env=drop,
             default_timeout_s=prefs.job_timeout_s if prefs else 1800.0)
     return _client
 

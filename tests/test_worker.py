@@ -106,3 +106,15 @@ def test_stop_ends_the_process(client) -> None:
     proc = client._proc
     client.stop()
     assert proc.poll() is not None
+
+
+def test_dropped_variables_never_reach_the_worker(ext_pkg, monkeypatch) -> None:
+    from imaginarium.imaginarium_addon.worker_client import WorkerClient
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-from-shell")
+    c = WorkerClient(python=sys.executable, root=ROOT, drop_env=("ANTHROPIC_API_KEY",), env={"X_MARK": "1"})
+    try:
+        job = c.wait(c.submit("ping", {"env": ["ANTHROPIC_API_KEY", "X_MARK"]}), timeout_s=30)
+    finally:
+        c.stop()
+    assert job.result["env"] == {"ANTHROPIC_API_KEY": False, "X_MARK": True}

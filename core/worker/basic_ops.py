@@ -21,6 +21,8 @@ def ping(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         "executable": sys.executable,
         "torch_installed": importlib.util.find_spec("torch") is not None,
         "echo": params.get("echo"),
+        # which of the named variables are set (never their values): lets the UI and tests check keys arrived
+        "env": {name: bool(os.environ.get(name)) for name in params.get("env", []) if isinstance(name, str)},
     }
 
 
