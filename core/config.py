@@ -53,6 +53,7 @@ class DepthSettings:
     model: str = _doc("depth-anything-v2-metric-indoor-large",
                       "Folder under weights_dir (or a hub id) of a Depth Anything V2 metric model.")
     max_depth_m: float = _doc(20.0, "Metric depth ceiling in metres (indoor model: 20).")
+    input_size: int = _doc(518, "Depth model input: shorter side in pixels, rounded to a multiple of 14.")
 
 
 @dataclass
@@ -63,6 +64,8 @@ class DetectionSettings:
     box_threshold: float = _doc(0.30, "Minimum detection score kept.")
     text_threshold: float = _doc(0.25, "Minimum phrase score (local Grounding DINO).")
     timeout_s: float = _doc(60.0, "Deadline for one cloud detection task, polling included.")
+    dds_endpoint: str = _doc("api.deepdataspace.com", "DDS cloud API host (or http://host:port for a proxy).")
+    retries: int = _doc(3, "Attempts for a cloud call on quota, server errors and timeouts (backoff between).")
 
 
 @dataclass
@@ -70,6 +73,7 @@ class VlmSettings:
     model: str = _doc("claude-sonnet-4-5", "Anthropic model used for the scene graph.")
     timeout_s: float = _doc(60.0, "Time limit for one VLM call.")
     max_objects_per_call: int = _doc(12, "Objects batched per call to keep cost down.")
+    base_url: str = _doc("", "Anthropic API base URL; empty = the SDK's default (set for a proxy).")
 
 
 @dataclass
@@ -77,6 +81,18 @@ class RetrievalSettings:
     embedder: str = _doc("auto", "auto | dinov2 | classical. auto: DINOv2 when its weights are installed.")
     dinov2_model: str = _doc("dinov2-large", "Folder under weights_dir of a DINOv2 model (ViT-L/14 default).")
     top_k: int = _doc(8, "Candidates kept per object for swapping in the UI.")
+    weight_global: float = _doc(1.0, "Retrieval score weight of the global (whole-crop) similarity.")
+    weight_local: float = _doc(1.0, "Retrieval score weight of mutual-nearest-neighbour patch matching.")
+    weight_size: float = _doc(0.5, "Retrieval score weight of the 3D box / asset size agreement.")
+    weight_class: float = _doc(0.1, "Bonus when the asset's class is exactly the object's label.")
+    rerank_assets: int = _doc(16, "Best assets (by global + size) re-scored with patch matching per object.")
+    rerank_views: int = _doc(3, "Views per re-scored asset (best by global similarity) compared patch by patch.")
+    pose_views: int = _doc(12, "Template views (near the viewing elevation, best by global similarity) read for pose.")
+    patch_store_max_gb: float = _doc(8.0, "Store template patch features when they fit this size; else compute on demand.")
+    mirror_views: bool = _doc(True, "Pose: also match the mirrored crop (reads symmetric assets from both sides).")
+    small_object_m: float = _doc(0.35, "Pose: objects whose box is smaller than this take the template yaw alone.")
+    embed_missing: bool = _doc(True, "Compute missing template embeddings into the library store before matching.")
+    strict_labels: bool = _doc(False, "Fail when a label has no candidate asset (else: note it, leave it unmatched).")
 
 
 @dataclass
@@ -94,6 +110,19 @@ class T2ISettings:
     guidance: float = _doc(3.5, "Distilled guidance scale.")
     width: int = _doc(1024, "Image width, a multiple of 16.")
     height: int = _doc(1024, "Image height, a multiple of 16.")
+    lora_scale: float = _doc(1.0, "Strength the LoRA is fused with (1 = as trained).")
+    lora_rank: int = _doc(0, "Required LoRA rank; 0 = read it from the file (a mismatch is an error).")
+    lora_alpha: float = _doc(0.0, "LoRA alpha for .pth files that lack it; 0 = the rank (scale 1).")
+    template: str = _doc("plain", "Prompt template: plain | room | catalogue, or text containing {prompt}.")
+    n_images: int = _doc(1, "Images per prompt (seeds seed, seed+1, ...).")
+    seed: int = _doc(0, "First seed.")
+    vae_tiling: str = _doc("auto", "auto | on | off. auto: on with offloading or above 2 megapixels.")
+    fuse_qkv: bool = _doc(False, "Fuse the q/k/v projections into one matrix product (after the LoRA is fused).")
+    fp8: bool = _doc(False, "Store transformer weights in FP8 (half the memory; lets model offload fit 24 GB).")
+    compile: bool = _doc(False, "torch.compile the repeated transformer blocks (first run compiles, then cached).")
+    compile_mode: str = _doc("default", "default | max-autotune-no-cudagraphs | max-autotune | reduce-overhead.")
+    attention_backend: str = _doc("", "diffusers attention backend, e.g. _native_cudnn; empty = PyTorch SDPA.")
+    compile_cache_dir: str = _doc("~/.cache/imaginarium/inductor", "Where compiled kernels are kept between runs.")
 
 
 @dataclass

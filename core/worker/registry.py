@@ -15,6 +15,7 @@ from ..errors import ImaginariumError
 OPS: dict[str, str] = {
     "ping": "core.worker.basic_ops:ping",
     "count_steps": "core.worker.basic_ops:count_steps",
+    "perceive": "core.perception.worker_op:perceive_op",
 }
 
 

@@ -1,0 +1,17 @@
+"""Room and object geometry from a metric depth map: pure numpy (scipy only for image morphology).
+
+Modules, one job each:
+
+* :mod:`.camera` — intrinsics (field of view, focal length, EXIF, default lens) and back-projection;
+* :mod:`.planes` — vectorised RANSAC plane fitting;
+* :mod:`.room` — floor, walls, ceiling, Manhattan snapping and the world frame / camera pose;
+* :mod:`.boxes` — upright 3D boxes of objects from a mask and the depth map.
+"""
+from .camera import (DEFAULT_FOCAL_MM, DEFAULT_SENSOR_MM, Intrinsics, back_project, intrinsics_from_exif,
+                     intrinsics_from_focal, intrinsics_from_fov, resolve_intrinsics)
+from .room import RoomEstimate, estimate_room
+from .boxes import ObjectBox, object_box
+
+__all__ = ["DEFAULT_FOCAL_MM", "DEFAULT_SENSOR_MM", "Intrinsics", "back_project", "intrinsics_from_exif",
+           "intrinsics_from_focal", "intrinsics_from_fov", "resolve_intrinsics", "RoomEstimate", "estimate_room",
+           "ObjectBox", "object_box"]

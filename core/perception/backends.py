@@ -1,0 +1,93 @@
+"""Choosing the backends from settings, secrets and what the user brought.
+
+Heavy modules (torch, transformers, the API SDKs) are imported only inside the chosen
+backend, so a user with a depth map and a detections file never needs any of them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Secrets, Settings
+from ..errors import ConfigError, MissingWeightsError
+from ..geometry.camera import Intrinsics
+from .detections_file import FileDetections
+from .images import load_depth
+from .protocols import DepthBackend, DetectionBackend, VlmBackend
+
+
+class FileDepth:
+    """The user's own depth map (.npy metres / 16-bit PNG millimetres) as a depth backend."""
+
+    name = "file"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def predict(self, rgb: np.ndarray, k: Intrinsics) -> np.ndarray:
+        return load_depth(self.path, rgb.shape[1], rgb.shape[0])
+
+
+def model_dir(settings: Settings, name: str, base: Path | None = None) -> Path | None:
+    """A local model folder: ``name`` itself if it is a folder, else ``weights_dir/name``; None if absent."""
+    direct = Path(name).expanduser()
+    if direct.is_dir():
+        return direct
+    weights = settings.resolve_path(settings.paths.weights_dir, base)
+    candidate = weights / name
+    return candidate if candidate.is_dir() else None
+
+
+def depth_backend(settings: Settings, depth_path: str | Path | None) -> DepthBackend:
+    if depth_path is not None:
+        return FileDepth(depth_path)
+    from .depth_anything import DepthAnythingBackend
+
+    return DepthAnythingBackend.from_settings(settings, pick_device(settings))
+
+
+def detection_backend(settings: Settings, secrets: Secrets, detections_path: str | Path | None) -> DetectionBackend:
+    choice = settings.detection.backend
+    if detections_path is not None:
+        return FileDetections(detections_path)
+    if choice == "file":
+        raise ConfigError("detection.backend is 'file' but no detections file was given.",
+                          "Pass --detections DET.json, or set detection.backend to auto, dds or local.")
+    if choice not in ("auto", "dds", "local"):
+        raise ConfigError(f"detection.backend = {choice!r} is not one of auto, dds, local, file.",
+                          "Set detection.backend to auto, dds, local or file.")
+    if choice == "dds" or (choice == "auto" and secrets.dds_api_token):
+        from .dds_detector import DdsDetector
+
+        return DdsDetector(settings.detection, secrets)
+    folder = model_dir(settings, settings.detection.local_model)
+    if folder is None:
+        raise MissingWeightsError(
+            f"No detector available: no DDS token and no local Grounding DINO at "
+            f"{settings.paths.weights_dir}/{settings.detection.local_model}.",
+            "Set DDS_API_TOKEN for DINO-X, or put IDEA-Research/grounding-dino-base there "
+            "(see docs/perception.md), or pass --detections DET.json.")
+    from .grounding_dino import GroundingDinoLocal
+
+    return GroundingDinoLocal(folder, settings.detection, pick_device(settings))
+
+
+def vlm_backend(settings: Settings, secrets: Secrets) -> VlmBackend | None:
+    """Claude when a key is set; None means the scene graph comes from geometry alone."""
+    if not secrets.anthropic_api_key:
+        return None
+    from .claude_vlm import ClaudeVlm
+
+    return ClaudeVlm(settings.vlm, secrets)
+
+
+def pick_device(settings: Settings) -> str:
+    want = settings.device.device
+    if want in ("cpu", "cuda"):
+        return want
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -1,0 +1,139 @@
+"""The scene-graph VLM: Claude through the ``anthropic`` SDK, answering through one tool.
+
+* The image is sent as PNG from our RGB array, so channels are in RGB order (the published
+  Imaginarium code swaps red and blue on its first call; we never hand OpenCV BGR to the API).
+* The answer is requested with ``tool_choice`` forcing the ``report_scene`` tool, and its input
+  is validated against the tool's JSON schema plus our own checks (ids must be the listed ones).
+  One retry shows the model its error as a ``tool_result`` with ``is_error``; a second bad
+  answer is a :class:`ModelOutputError`.
+* Objects are sent in batches of ``vlm.max_objects_per_call`` (all batches share the image).
+* Each call has a time limit (``vlm.timeout_s``); the SDK retries 429 and 5xx twice with its own
+  backoff, after which failures become typed errors with a fix.
+"""
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import numpy as np
+
+from ..config import Secrets, VlmSettings
+from ..errors import ApiAuthError, ApiError, ApiQuotaError, ModelOutputError
+from . import prompts
+from .json_check import validate
+from .protocols import VlmAnswer, VlmObjectAnswer
+
+KEY_FIX = "Set ANTHROPIC_API_KEY (or the Anthropic key in the add-on preferences) to a valid key."
+MAX_IMAGE_SIDE = 1568  # larger images are downscaled by the API anyway; sending less is faster
+
+
+class ClaudeVlm:
+    """:class:`~core.perception.protocols.VlmBackend` for Anthropic's Messages API."""
+
+    name = "claude"
+
+    def __init__(self, settings: VlmSettings, secrets: Secrets, *, max_retries: int = 2) -> None:
+        import anthropic
+
+        if not secrets.anthropic_api_key:
+            raise ApiAuthError("No Anthropic API key is set.", KEY_FIX)
+        self.settings = settings
+        self._client = anthropic.Anthropic(api_key=str(secrets.anthropic_api_key),
+                                           base_url=settings.base_url or None,
+                                           timeout=settings.timeout_s, max_retries=max_retries)
+
+    def describe(self, rgb: np.ndarray, objects: list[dict[str, Any]], labels: list[str]) -> VlmAnswer:
+        image_block = {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                                   "data": encode_png_rgb(rgb)}}
+        answer = VlmAnswer(model=self.settings.model)
+        size = max(1, int(self.settings.max_objects_per_call))
+        for start in range(0, len(objects), size):
+            batch = objects[start:start + size]
+            data, calls = self._ask(image_block, batch, labels)
+            answer.calls += calls
+            for item in data["objects"]:
+                answer.objects[item["id"]] = VlmObjectAnswer(
+                    item["id"], bool(item["keep"]), item["relation"], item.get("support"), item.get("facing"),
+                    item.get("plausible_size"))
+            answer.groups.extend(g for g in data.get("groups", []) if len(g) > 1)
+            answer.missing_labels.extend(m for m in data.get("missing_labels", []) if m not in answer.missing_labels)
+        return answer
+
+    def _ask(self, image_block: dict, batch: list[dict], labels: list[str]) -> tuple[dict, int]:
+        messages: list[dict[str, Any]] = [{"role": "user", "content": [
+            image_block, {"type": "text", "text": prompts.user_prompt(batch, labels)}]}]
+        ids = {o["id"] for o in batch}
+        for attempt in range(2):
+            response = self._call(messages)
+            tool = next((b for b in response.content if getattr(b, "type", "") == "tool_use"), None)
+            if tool is None:
+                error = "you answered without calling the tool report_scene"
+            else:
+                error = _check(tool.input, ids)
+                if not error:
+                    return tool.input, attempt + 1
+            if attempt == 1:
+                break
+            messages.append({"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in response.content]})
+            retry_text = {"type": "text", "text": prompts.retry_prompt(error)}
+            messages.append({"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": tool.id, "is_error": True, "content": [retry_text]}
+            ] if tool is not None else [retry_text]})
+        raise ModelOutputError(f"The VLM ({self.settings.model}) twice answered in the wrong shape: {error}.")
+
+    def _call(self, messages: list[dict[str, Any]]) -> Any:
+        import anthropic
+
+        try:
+            response = self._client.messages.create(
+                model=self.settings.model, max_tokens=4096, system=prompts.SYSTEM, messages=messages,
+                tools=[prompts.SCENE_TOOL], tool_choice={"type": "tool", "name": prompts.SCENE_TOOL["name"]})
+        except anthropic.AuthenticationError:
+            raise ApiAuthError("Anthropic refused the API key (HTTP 401).", KEY_FIX) from None
+        except anthropic.PermissionDeniedError:
+            raise ApiAuthError("Anthropic says this key may not use the model (HTTP 403).",
+                               f"Check the key's access to {self.settings.model!r} or choose another vlm.model.") from None
+        except anthropic.RateLimitError:
+            raise ApiQuotaError("Anthropic rate limit or quota reached (HTTP 429), also after retries.") from None
+        except anthropic.APITimeoutError:
+            raise ApiError(f"Anthropic did not answer within {self.settings.timeout_s:g} s.",
+                           "Retry, or raise vlm.timeout_s.") from None
+        except anthropic.NotFoundError:
+            raise ApiError(f"Anthropic does not know the model {self.settings.model!r} (HTTP 404).",
+                           "Set vlm.model to a current Claude model name.") from None
+        except anthropic.APIStatusError as exc:
+            raise ApiError(f"Anthropic answered HTTP {exc.status_code}, also after retries.") from None
+        except anthropic.APIConnectionError as exc:
+            raise ApiError(f"Cannot reach the Anthropic API ({exc}).") from None
+        except anthropic.APIResponseValidationError as exc:
+            raise ApiError(f"Anthropic's answer was not valid ({exc}).", "Retry; update the anthropic package.") from None
+        if not isinstance(response, anthropic.types.Message):  # the SDK hands back the raw text of a non-JSON body
+            raise ApiError(f"Anthropic's answer was not JSON: {str(response)[:80]!r}.",
+                           "Retry; if you set vlm.base_url, check that it points at the Anthropic API.")
+        return response
+
+
+def _check(data: Any, ids: set[str]) -> str:
+    """Schema problems, then meaning problems (unknown ids, on_object without support); '' when fine."""
+    problems = validate(data, prompts.SCENE_TOOL["input_schema"], "input")
+    if problems:
+        return "; ".join(problems[:5])
+    for item in data["objects"]:
+        if item["id"] not in ids:
+            return f"object id {item['id']!r} is not one of the listed ids {sorted(ids)}"
+        if item["relation"] == "on_object" and not item.get("support"):
+            return f"object {item['id']} is on_object but names no support"
+    return ""
+
+
+def encode_png_rgb(rgb: np.ndarray) -> str:
+    """Base64 PNG of an (H, W, 3) RGB array, downscaled to ≤ MAX_IMAGE_SIDE; channels stay in RGB order."""
+    from PIL import Image
+
+    img = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
+    if max(img.size) > MAX_IMAGE_SIDE:
+        img.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode("ascii")

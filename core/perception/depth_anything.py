@@ -1,0 +1,120 @@
+"""Depth Anything V2 (metric) through transformers' ``DepthAnythingForDepthEstimation``.
+
+Weights: a local Hugging Face folder (``config.json`` + ``model.safetensors``), by default
+``<weights_dir>/depth-anything-v2-metric-indoor-large`` (download
+``depth-anything/Depth-Anything-V2-Metric-Indoor-Large-hf`` there), or a hub id already in the
+Hugging Face cache — nothing is downloaded at run time.
+
+Pre-processing is ours, not the library's image processor, so it is explicit and tested: the
+image is scaled so its shorter side is ``input_size`` (518 by default, what the model was
+trained at), each side rounded to a multiple of the 14-pixel patch keeping the aspect ratio,
+bicubic-resized and ImageNet-normalised. The prediction is resized back to the image
+bilinearly. The metric head outputs ``sigmoid × max_depth``; ``max_depth`` must match the
+checkpoint (indoor 20 m, outdoor 80 m) and is taken from settings.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import Settings
+from ..errors import ConfigError, MissingWeightsError
+from ..geometry.camera import Intrinsics
+
+PATCH = 14
+MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+STD = np.array([0.229, 0.224, 0.225], np.float32)
+HUB_ID = "depth-anything/Depth-Anything-V2-Metric-Indoor-Large-hf"
+
+
+def model_input_size(width: int, height: int, input_size: int) -> tuple[int, int]:
+    """(width, height) for the model: shorter side ≈ input_size, both multiples of 14, aspect kept."""
+    scale = input_size / min(width, height)
+    return (max(PATCH, int(round(width * scale / PATCH)) * PATCH),
+            max(PATCH, int(round(height * scale / PATCH)) * PATCH))
+
+
+def preprocess(rgb: np.ndarray, input_size: int) -> np.ndarray:
+    """(1, 3, h, w) float32, normalised; h and w multiples of 14."""
+    import cv2
+
+    w, h = model_input_size(rgb.shape[1], rgb.shape[0], input_size)
+    resized = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255.0
+    return ((resized - MEAN) / STD).transpose(2, 0, 1)[None].copy()
+
+
+class DepthAnythingBackend:
+    """Loads once (lazily, on first use) and stays warm in the worker."""
+
+    name = "depth-anything-v2"
+
+    def __init__(self, source: str | Path, *, max_depth: float = 20.0, input_size: int = 518, device: str = "cpu",
+                 local_only: bool = True) -> None:
+        self.source = str(source)
+        self.max_depth = float(max_depth)
+        self.input_size = int(input_size)
+        self.device = device
+        self.local_only = local_only
+        self._model: Any = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, device: str) -> "DepthAnythingBackend":
+        from .backends import model_dir
+
+        folder = model_dir(settings, settings.depth.model)
+        source: str | Path | None = folder
+        if folder is None and "/" in settings.depth.model and not Path(settings.depth.model).exists():
+            source = settings.depth.model  # a hub id: only from the local Hugging Face cache
+        if source is None:
+            raise MissingWeightsError(
+                f"Depth model {settings.depth.model!r} is not in {settings.paths.weights_dir}.",
+                f"Download {HUB_ID} into {settings.paths.weights_dir}/{settings.depth.model}, "
+                "or pass your own depth map with --depth.")
+        return cls(source, max_depth=settings.depth.max_depth_m, input_size=settings.depth.input_size, device=device)
+
+    def _load(self) -> Any:
+        if self._model is not None:
+            return self._model
+        import torch
+        from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation
+
+        folder = Path(self.source)
+        if folder.is_dir() and not ((folder / "config.json").is_file() and any(folder.glob("*.safetensors"))):
+            raise MissingWeightsError(f"Cannot read a Depth Anything model at {self.source} (no config.json and "
+                                      "*.safetensors there).", f"Download {HUB_ID} into that folder.")
+        try:
+            config = DepthAnythingConfig.from_pretrained(self.source, local_files_only=self.local_only)
+        except (OSError, ValueError) as exc:
+            raise MissingWeightsError(f"Cannot read a Depth Anything model at {self.source} ({exc}).",
+                                      f"Download {HUB_ID} (config.json + model.safetensors) into that folder.") from None
+        if config.depth_estimation_type != "metric":
+            raise ConfigError(f"The depth model at {self.source} predicts relative depth, not metres.",
+                              "Use a metric checkpoint, e.g. Depth-Anything-V2-Metric-Indoor-Large-hf.")
+        if abs(self.max_depth - round(self.max_depth)) > 1e-6 or self.max_depth <= 0:
+            raise ConfigError(f"depth.max_depth_m = {self.max_depth} must be a positive whole number of metres.",
+                              "Use the checkpoint's value: 20 for indoor, 80 for outdoor models.")
+        config.max_depth = int(round(self.max_depth))  # transformers 5 requires an int
+        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        try:
+            model = DepthAnythingForDepthEstimation.from_pretrained(self.source, config=config, dtype=dtype,
+                                                                    local_files_only=self.local_only)
+        except OSError as exc:
+            raise MissingWeightsError(f"Depth model weights at {self.source} are missing or unreadable ({exc}).",
+                                      f"Download {HUB_ID} into that folder again.") from None
+        self._model = model.to(self.device).eval()
+        return self._model
+
+    def predict(self, rgb: np.ndarray, k: Intrinsics) -> np.ndarray:
+        """Metric z-depth (H, W) float32 in metres at the image's size."""
+        import torch
+        import torch.nn.functional as F
+
+        model = self._load()
+        pixels = torch.from_numpy(preprocess(rgb, self.input_size)).to(self.device, dtype=model.dtype)
+        with torch.inference_mode():
+            pred = model(pixel_values=pixels).predicted_depth  # (1, h, w)
+            pred = F.interpolate(pred[:, None].float(), size=rgb.shape[:2], mode="bilinear", align_corners=False)
+        depth = pred[0, 0].cpu().numpy().astype(np.float32)
+        return np.clip(depth, 1e-3, self.max_depth)

@@ -1,0 +1,188 @@
+"""Loading the user's image and depth map, with an error that says what to do for every bad input.
+
+Images must be 8-bit colour: the depth and detection models were trained on 8-bit RGB, and a
+silent conversion (16-bit → 8-bit, grey → RGB, transparency → black) changes what they see
+without the user knowing. Fully opaque RGBA (screenshots) is accepted and its alpha dropped.
+EXIF orientation is applied so pixels match what a viewer shows, and the EXIF focal length is
+returned for the camera model.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import BadInputError
+
+MAX_SIDE = 4096  # larger images only cost time and memory: models run at ~518–1333 px anyway
+MIN_SIDE = 32
+_FIX_RGB = "Re-export it as an 8-bit RGB PNG or JPEG."
+
+
+@dataclass
+class LoadedImage:
+    """RGB pixels (H, W, 3) uint8, the file's content hash and EXIF numbers for the camera."""
+
+    path: Path
+    rgb: np.ndarray
+    sha256: str
+    exif: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_image(path: str | Path, max_side: int = MAX_SIDE) -> LoadedImage:
+    """Read an 8-bit RGB image (PNG, JPEG, WebP, …) or raise :class:`BadInputError` naming the problem."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError(f"Image {path} does not exist.", "Check the path and try again.")
+    size = path.stat().st_size
+    if size == 0:
+        raise BadInputError(f"Image {path} is empty (0 bytes).", "The file was not written completely; export it again.")
+    try:
+        img = Image.open(path)
+    except UnidentifiedImageError:
+        head = path.read_bytes()[:64]
+        kind = "text" if _looks_like_text(head) else "data"
+        raise BadInputError(f"{path} is not an image: it holds {kind}, not a picture format PIL can read "
+                            f"(starts with {head[:16]!r}).", _FIX_RGB) from None
+    except OSError as exc:
+        raise BadInputError(f"{path} could not be opened as an image ({exc}).", _FIX_RGB) from None
+    w, h = img.size
+    if max(w, h) > max_side:
+        raise BadInputError(f"Image {path.name} is {w}x{h}; the largest side allowed is {max_side} px.",
+                            f"Downscale it so the longer side is at most {max_side} px (models work at ~1 k px).")
+    if min(w, h) < MIN_SIDE:
+        raise BadInputError(f"Image {path.name} is only {w}x{h} px.", f"Use an image at least {MIN_SIDE} px per side.")
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F") or _png_bit_depth(path) == 16:
+        raise BadInputError(f"Image {path.name} has 16-bit or float pixels (mode {mode}); the models need 8-bit "
+                            "colour.",
+                            "Convert it to 8-bit RGB; if it is a depth map, pass it with --depth instead.")
+    if mode in ("L", "LA", "1"):
+        raise BadInputError(f"Image {path.name} is greyscale (mode {mode}); the models need colour.",
+                            "Convert it to RGB (e.g. Image.convert('RGB')) if greyscale is really intended.")
+    try:
+        img.load()
+        exif = _exif_numbers(img)
+        img = ImageOps.exif_transpose(img)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise BadInputError(f"Image {path.name} is corrupt or truncated ({exc}).",
+                            "Export or download it again; the file is incomplete.") from None
+    if img.mode in ("RGBA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = np.asarray(img.convert("RGBA"))
+        if (rgba[..., 3] < 255).any():
+            raise BadInputError(f"Image {path.name} has transparent pixels ({int((rgba[..., 3] < 255).sum())}); "
+                                "they have no colour to perceive.", "Flatten it onto a background and save as RGB.")
+        rgb = np.ascontiguousarray(rgba[..., :3])
+    elif img.mode in ("RGB", "P", "CMYK", "YCbCr"):
+        rgb = np.asarray(img.convert("RGB"))
+    else:
+        raise BadInputError(f"Image {path.name} has pixel mode {img.mode}, which is not colour.", _FIX_RGB)
+    return LoadedImage(path, np.ascontiguousarray(rgb, dtype=np.uint8), file_hash(path), exif)
+
+
+def load_depth(path: str | Path, width: int, height: int) -> np.ndarray:
+    """A depth map the user brings: ``.npy`` in metres, or a 16-bit PNG in millimetres (0 = no reading).
+
+    Returns float32 metres at the image size, NaN where there is no reading. A map with the
+    image's aspect ratio but another resolution is resized (nearest neighbour, so no depth is
+    invented across edges); any other shape is an error.
+    """
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        raise BadInputError(f"Depth map {path} does not exist or is empty.", "Check the --depth path.")
+    fix = "Give a .npy array of metres (H, W) or a 16-bit PNG of millimetres with the image's size."
+    if path.suffix.lower() == ".npy":
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise BadInputError(f"Depth map {path.name} is not a readable .npy array ({exc}).", fix) from None
+        if arr.ndim == 3 and arr.shape[-1] == 1:
+            arr = arr[..., 0]
+        if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.number):
+            raise BadInputError(f"Depth map {path.name} has shape {arr.shape} / dtype {arr.dtype}.", fix)
+        depth = arr.astype(np.float32)
+    else:
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            img = Image.open(path)
+            img.load()
+        except (UnidentifiedImageError, OSError) as exc:
+            raise BadInputError(f"Depth map {path.name} is not a readable image ({exc}).", fix) from None
+        if img.mode not in ("I;16", "I;16B", "I;16L", "I"):
+            raise BadInputError(f"Depth PNG {path.name} has mode {img.mode}; a 16-bit single-channel PNG is needed "
+                                "(8-bit depth has only 256 levels).", fix)
+        depth = np.asarray(img).astype(np.float32) / 1000.0
+    depth[~np.isfinite(depth) | (depth <= 0)] = np.nan
+    if not np.isfinite(depth).any():
+        raise BadInputError(f"Depth map {path.name} has no positive depth values.", fix)
+    if np.nanmedian(depth) > 200:
+        raise BadInputError(f"Depth map {path.name} has a median of {np.nanmedian(depth):.0f}: that is not metres.",
+                            "Save .npy depth in metres (divide millimetres by 1000), or use a 16-bit PNG in mm.")
+    dh, dw = depth.shape
+    if (dh, dw) != (height, width):
+        if abs(dw / dh - width / height) > 0.01:
+            raise BadInputError(f"Depth map {path.name} is {dw}x{dh} but the image is {width}x{height}.", fix)
+        yi = np.minimum(((np.arange(height) + 0.5) * dh / height).astype(int), dh - 1)
+        xi = np.minimum(((np.arange(width) + 0.5) * dw / width).astype(int), dw - 1)
+        depth = depth[yi[:, None], xi[None, :]]
+    return depth
+
+
+def _png_bit_depth(path: Path) -> int | None:
+    """PIL quietly reads 16-bit RGB(A) PNGs as 8-bit; the IHDR chunk says what the file really holds."""
+    with open(path, "rb") as fh:
+        head = fh.read(26)
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or len(head) < 25:
+        return None
+    return head[24]
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _exif_numbers(img: Any) -> dict[str, Any]:
+    """FocalLengthIn35mmFilm, FocalLength and the focal-plane resolution, as plain floats (mm)."""
+    try:
+        exif = img.getexif()
+        sub = exif.get_ifd(0x8769)
+    except Exception:  # noqa: BLE001 - malformed EXIF must not stop perception; we fall back to defaults
+        return {}
+    out: dict[str, Any] = {}
+    for key, tag in (("focal_35mm", 0xA405), ("focal_mm", 0x920A), ("focal_plane_x_res", 0xA20E)):
+        value = sub.get(tag, exif.get(tag))
+        if value is not None:
+            try:
+                out[key] = float(value)
+            except (TypeError, ValueError, ZeroDivisionError):
+                pass
+    unit = sub.get(0xA210, exif.get(0xA210))
+    if unit is not None:
+        out["focal_plane_unit_mm"] = {2: 25.4, 3: 10.0, 4: 1.0, 5: 0.001}.get(int(unit), None)
+    return out
