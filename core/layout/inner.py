@@ -1,8 +1,10 @@
 """Inner placement spaces: books on a shelf, plates in a cabinet.
 
-An ``InnerSpace`` is a box inside its parent asset: ``transform`` places the box's centre in the
-parent's asset frame (catalogue size, metres; its rotation about Z is rounded to a quarter
-turn), and ``scale_ratio`` gives the box's extents as fractions of the parent's catalogue size.
+An ``InnerSpace`` is a box inside its parent asset: ``transform`` places the box's *bottom centre*
+(the top face of a shelf board) in the parent's asset frame (catalogue size, metres; its rotation
+about Z is rounded to a quarter turn) — the same origin convention as assets themselves, and the
+one the catalogue documents (core/library/catalogue.py) — and ``scale_ratio`` gives the box's
+extents as fractions of the parent's catalogue size.
 The parent's placement scale stretches the space with it.
 
 Children fill a space left to right along its x axis, each standing on the space's floor,
@@ -46,7 +48,8 @@ def space_boxes(state: SolveState, parent_id: str) -> list[SpaceBox]:
         along_parent = np.array([ext[1], ext[0], ext[2]]) if quarter % 2 else ext
         scaled = along_parent * scale
         extents = np.array([scaled[1], scaled[0], scaled[2]]) if quarter % 2 else scaled
-        out.append(SpaceBox(space.name, m[:3, 3] * scale, extents, quarter))
+        centre = m[:3, 3] + np.array([0.0, 0.0, ext[2] / 2.0])  # bottom centre → box centre
+        out.append(SpaceBox(space.name, centre * scale, extents, quarter))
     return out
 
 

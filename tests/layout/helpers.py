@@ -29,9 +29,12 @@ def asset(aid: str, size: tuple[float, float, float], strategy: str = "ISOTROPIC
 
 
 def shelf_spaces() -> list[InnerSpace]:
-    """Two shelves inside a 1.0 x 0.4 x 1.6 bookcase: boxes 0.9 x 0.35 x 0.3 centred at z 0.4 and 1.0."""
+    """Two shelves inside a 1.0 x 0.4 x 1.6 bookcase: boxes 0.9 x 0.35 x 0.3 centred at z 0.4 and 1.0.
+
+    The catalogue's transform locates a space by its bottom centre, hence z - 0.15.
+    """
     def space(name: str, z: float) -> InnerSpace:
-        return InnerSpace(name, [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, z], [0, 0, 0, 1]], [0.9, 0.875, 0.3 / 1.6])
+        return InnerSpace(name, [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, z - 0.15], [0, 0, 0, 1]], [0.9, 0.875, 0.3 / 1.6])
     return [space("shelf_low", 0.4), space("shelf_high", 1.0)]
 
 
