@@ -198,3 +198,40 @@ def next_candidate(obj: bpy.types.Object) -> str | None:
 def yaw_of(transform: Any) -> float:
     m = np.asarray(transform)
     return math.atan2(m[1, 0], m[0, 0])
+
+
+def object_details(obj: bpy.types.Object) -> dict[str, str]:
+    """Label, group and support of a built object for the sidebar (label and group come from the run's
+    scene graph when its run folder still exists)."""
+    details = {"object_id": str(obj.get(lp.OBJECT_ID, "")), "asset_id": str(obj.get(lp.ASSET_ID, "")),
+               "relation": str(obj.get(lp.RELATION, "")), "support": str(obj.get(lp.PARENT, "")) or "none",
+               "label": "", "group": ""}
+    coll = run_collection_of(obj)
+    run_dir = Path(coll.get(RUN_DIR, "")) if coll is not None else None
+    if run_dir is not None and (run_dir / "observation.json").is_file() and coll.get(LIBRARY_DIR):
+        try:
+            item = problem_for(run_dir, coll[LIBRARY_DIR]).by_id().get(details["object_id"])
+        except Exception:  # the sidebar must draw even if the run folder is damaged; actions report it
+            item = None
+        if item is not None:
+            details["label"], details["group"] = item.label, item.group or ""
+    return details
+
+
+def settle_collection(coll: bpy.types.Collection, notes: list[str] | None = None) -> Layout:
+    """Physics settle of the objects resting on others; the settled transforms become the solved layout."""
+    from .physics import settle
+
+    run_dir, _, _ = _session(coll)
+    result = settle(coll, read_layout(coll), notes=notes)
+    if run_dir is not None:
+        result.save(run_dir / "layout.json")
+    return result
+
+
+def metrics_of(coll: bpy.types.Collection) -> dict[str, float | int]:
+    """The layout metrics (collisions, floating, outside the room, wall alignment) of the scene as it is."""
+    from ..core.layout.metrics import evaluate
+
+    _, problem, _ = _session(coll)
+    return evaluate(read_layout(coll), problem)

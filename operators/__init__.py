@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import bpy
 
-from . import from_image, generate, library_ops, worker_env_ops, worker_ops
+from . import from_image, generate, layout_ops, library_ops, object_ops, worker_env_ops, worker_ops
 
-MODULES = [worker_ops, worker_env_ops, generate, from_image, library_ops]
+MODULES = [worker_ops, worker_env_ops, generate, from_image, layout_ops, object_ops, library_ops]
 CLASSES: list[type] = [cls for module in MODULES for cls in module.CLASSES]
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import bpy
 
-from . import from_image_panel, generate_panel, library_panel, status_panel
+from . import from_image_panel, generate_panel, layout_panel, library_panel, object_panel, status_panel
 
-MODULES = [generate_panel, from_image_panel, library_panel, status_panel]
+MODULES = [generate_panel, from_image_panel, layout_panel, object_panel, library_panel, status_panel]
 CLASSES: list[type] = [cls for module in MODULES for cls in module.CLASSES]
 
 

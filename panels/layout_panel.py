@@ -1,0 +1,40 @@
+"""Layout section: re-optimise all / selected, settle, and the last measured metrics."""
+from __future__ import annotations
+
+import json
+
+import bpy
+
+METRIC_LABELS = [("colliding_pairs", "Colliding pairs"), ("objects_inside_others", "Objects inside others"),
+                 ("floating_objects", "Floating objects"), ("objects_outside_room", "Outside the room"),
+                 ("wall_distance_m", "Wall distance error (m)"), ("wall_angle_deg", "Wall angle error (°)")]
+
+
+class IMAGINARIUM_PT_layout(bpy.types.Panel):
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Imaginarium"
+    bl_label = "Layout"
+    bl_order = 2
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        layout.prop(context.scene.imaginarium, "pin_edited")
+        row = layout.row(align=True)
+        row.operator("imaginarium.reoptimise", text="Re-optimise All", icon="FILE_REFRESH").selected_only = False
+        row.operator("imaginarium.reoptimise", text="Selected", icon="RESTRICT_SELECT_OFF").selected_only = True
+        layout.operator("imaginarium.settle", icon="PHYSICS")
+        layout.operator("imaginarium.show_metrics", icon="INFO")
+        raw = context.window_manager.imaginarium_status.metrics_json
+        if raw:
+            metrics = json.loads(raw)
+            box = layout.box()
+            shown = [(label, metrics[key]) for key, label in METRIC_LABELS if key in metrics]
+            for key, value in metrics.items():  # any metric the registry adds shows too
+                if key not in dict(METRIC_LABELS) and key != "objects":
+                    shown.append((key.replace("_", " "), value))
+            for label, value in shown:
+                box.label(text=f"{label}: {value:.3g}" if isinstance(value, float) else f"{label}: {value}")
+
+
+CLASSES = [IMAGINARIUM_PT_layout]

@@ -1,0 +1,35 @@
+"""Layout and Selected-object actions in the installed extension: re-optimise keeps edits, pin, swap, undo."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import ROOT, run_blender_script
+
+
+@pytest.fixture(scope="session")
+def fixture_library(tmp_path_factory):
+    from core.library.fixtures import make_fixture_library
+
+    return make_fixture_library(tmp_path_factory.mktemp("fixlib"), build=False)
+
+
+def test_layout_and_object_actions(built_zip, fixture_library, tmp_path) -> None:
+    env = {"BLENDER_USER_RESOURCES": str(tmp_path / "user"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = run_blender_script(ROOT / "tests" / "blender_scripts" / "layout_ops_check.py", str(built_zip), str(ROOT),
+                              str(fixture_library), str(tmp_path), env=env)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert r["built"] == ["bed", "chair", "rug"]
+    selected = r["draw_selected"]["IMAGINARIUM_PT_selected_object"]
+    assert any("chair" in t for t in selected) and any("Candidate assets (2)" in t for t in selected)
+    assert r["pin"] == ["FINISHED"] and r["pinned_after"] is True and r["pinned_after_undo"] is False
+    assert r["reoptimise"] == ["FINISHED"] and r["bed_kept_edit"]
+    assert r["layout_saved"] in {"bed", "chair", "rug"}
+    assert r["swap"] == ["FINISHED"] and r["asset_after_swap"] == "3"
+    assert r["swap_moved_m"] < 0.5 and abs(r["swap_on_floor_z"]) < 0.02  # stays in place, on the floor
+    assert r["asset_after_undo"] == "2"
+    assert r["metrics"] == ["FINISHED"] and "colliding_pairs" in r["metrics_json"]
+    assert any("Colliding pairs" in t for t in r["draw_layout"])
+    assert r["settle"] == ["FINISHED"]
