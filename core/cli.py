@@ -15,6 +15,7 @@ from .errors import ImaginariumError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("core.config_cli", "Show every setting with its default, or the effective values."),
+    "library": ("core.library_cli", "Inspect an asset library catalogue (info)."),
     "perceive": ("core.perceive_cli", "Image → run folder with observation.json (camera, depth, planes, objects)."),
 }
 
