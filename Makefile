@@ -27,8 +27,14 @@ extension: $(STAMP)
 	$(PY) $(BLENDER_EXT) validate dist/imaginarium-$(VERSION).zip
 	@echo "built dist/imaginarium-$(VERSION).zip"
 
+# The offline demo: builds the starter library on first use, then runs the whole pipeline (see scripts/demo.py).
 demo: $(STAMP)
-	$(PY) -m core demo --out out/demo
+	$(PY) scripts/demo.py --out out/demo
+
+# The starter library (60 assets) and its derived data; each step skips what is already there.
+library: $(STAMP)
+	test -f asset_data/starter_library/imaginarium_asset_info.csv || $(PY) scripts/make_starter_library.py --out asset_data/starter_library --seed 0
+	$(PY) scripts/build_library.py --library asset_data/starter_library
 
 clean:
 	rm -rf dist out .pytest_cache

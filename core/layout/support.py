@@ -20,13 +20,18 @@ def rest_on_floor(state: SolveState, oid: str) -> None:
 
 
 def hang_from_ceiling(state: SolveState, oid: str) -> None:
-    """Top of the object at the ceiling (or at the observed top when the room has no ceiling plane)."""
+    """Top of the object at the ceiling; with no ceiling plane, its bottom at the observed bottom.
+
+    What depth sees of a pendant is its shade, not its thin cord, so without a ceiling to hang from
+    the observed bottom is the trustworthy height (the observed top would hang the cord's end there).
+    """
     item, pose = state.items[oid], state.poses[oid]
     top = state.ceiling_z
-    if top is None and item.box is not None:
-        top = item.box.center[2] + item.box.size[2] / 2
     if top is not None:
         pose.position[2] = top - item.hi[2] * pose.scale[2]
+    elif item.box is not None:
+        bottom = item.box.center[2] - item.box.size[2] / 2
+        pose.position[2] = bottom - item.lo[2] * pose.scale[2]
 
 
 def hang_at_observed_height(state: SolveState, oid: str) -> None:

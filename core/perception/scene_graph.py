@@ -8,7 +8,9 @@ Rules, in our own words from the paper's scene-graph definition:
   the floor when its bottom is near z = 0;
 * **against a wall** when its footprint comes within 30 cm of a wall plane (boxes are measured from their visible front,
   so their back lies further than measured); raised objects near
-  a wall with nothing below hang on that wall; objects touching the ceiling hang from it;
+  a wall with nothing below hang on that wall; objects touching the ceiling hang from it, and so
+  does an object high up (bottom above 1.2 m) with nothing below and no wall behind it — a
+  pendant's cord is too thin to show in depth, so its box rarely reaches the ceiling;
 * **groups** are objects with the same label and similar sizes (identical chairs, twin lamps);
 * **facing** pairs chairs with the nearest table and sofas with a TV;
 * support **cycles are broken** by putting the lowest member of the cycle on the floor.
@@ -25,6 +27,7 @@ from ..schema import Box3D, Detection, Plane, SceneGraph, SceneObject
 from .protocols import VlmAnswer
 
 SUPPORT_TOLERANCE_M = 0.12
+HANGING_BOTTOM_M = 1.2  # nothing stands this high with nothing under it: it must hang
 WALL_DISTANCE_M = 0.30  # only front faces are seen: the true back is often ~this much further
 FLAT_HEIGHT_M = 0.05
 FACING_RULES: dict[str, tuple[str, ...]] = {
@@ -118,6 +121,8 @@ def _geometric_relations(obj: SceneObject, items: list[Item], walls: list[Plane]
         obj.support, obj.hanging_from_ceiling = "ceiling", True
     elif obj.against_walls and bottom > 0.3:
         obj.support, obj.hanging_on_wall = obj.against_walls[0], True
+    elif bottom > HANGING_BOTTOM_M:
+        obj.support, obj.hanging_from_ceiling = "ceiling", True
 
 
 def _size_key(box: Box3D | None) -> tuple[float, ...] | None:

@@ -231,3 +231,16 @@ def test_reoptimise_without_pinning_re_rests_the_edited_object() -> None:
     pos = placed(result, "lamp")[0]
     assert pos[0] == pytest.approx(0.05, abs=1e-9) and pos[2] == pytest.approx(0.6, abs=1e-6)
     assert not result.by_id()["lamp"].pinned
+
+
+def test_without_a_ceiling_plane_a_pendant_keeps_its_observed_bottom() -> None:
+    from core.layout.problem import build_problem as build
+    from core.layout.solver import solve as run
+
+    from .helpers import scene
+
+    objects = [obj("pendant", (0.0, 0.0, 1.95), (0.3, 0.3, 0.2), hanging_from_ceiling=True, support="ceiling")]
+    obs, cands = scene(objects, {"pendant": "pendant"})
+    obs.planes = [p for p in obs.planes if p.kind != "ceiling"]  # the ceiling was not seen
+    layout = run(build(obs, cands, ASSETS))
+    assert placed(layout, "pendant")[0][2] == pytest.approx(1.85, abs=1e-9)  # asset bottom at the seen bottom

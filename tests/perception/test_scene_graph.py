@@ -135,3 +135,12 @@ def test_support_test_allows_for_the_unseen_back_of_a_front_only_box():
     assert graph.by_id()["vase_0"].support == "table_0"
     behind_camera = build_scene_graph([table, vase], WALLS, camera_xy=(0.0, 3.0))  # seen from the other side
     assert behind_camera.by_id()["vase_0"].support == "floor"
+
+
+def test_a_high_object_with_nothing_below_hangs_from_the_ceiling_even_when_no_ceiling_was_seen():
+    no_ceiling = [p for p in WALLS if p.kind != "ceiling"]
+    pendant = _item("lamp_0", "pendant lamp", (0.0, 1.5, 1.95), (0.35, 0.35, 0.2))  # shade only: cord unseen
+    low = _item("stool_0", "stool", (0.5, 1.0, 0.6), (0.3, 0.3, 0.3))  # floating low: stays on the floor
+    g = build_scene_graph([pendant, low], no_ceiling).by_id()
+    assert g["lamp_0"].support == "ceiling" and g["lamp_0"].hanging_from_ceiling
+    assert g["stool_0"].support == "floor" and not g["stool_0"].hanging_from_ceiling
