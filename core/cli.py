@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("core.config_cli", "Show every setting with its default, or the effective values."),
     "library": ("core.library_cli", "Inspect an asset library catalogue (info)."),
     "perceive": ("core.perceive_cli", "Image → run folder with observation.json (camera, depth, planes, objects)."),
+    "match": ("core.match_cli", "Retrieve library assets, poses and textures for a perceived run folder."),
 }
 
 

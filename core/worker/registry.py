@@ -16,6 +16,7 @@ OPS: dict[str, str] = {
     "ping": "core.worker.basic_ops:ping",
     "count_steps": "core.worker.basic_ops:count_steps",
     "perceive": "core.perception.worker_op:perceive_op",
+    "match": "core.matching.ops:match_op",
 }
 
 
