@@ -31,10 +31,11 @@ extension: $(STAMP)
 demo: $(STAMP)
 	$(PY) scripts/demo.py --out out/demo
 
-# The starter library (60 assets) and its derived data; each step skips what is already there.
+# The starter library (60 assets), its derived data and template embeddings; each step skips what is there.
 library: $(STAMP)
 	test -f asset_data/starter_library/imaginarium_asset_info.csv || $(PY) scripts/make_starter_library.py --out asset_data/starter_library --seed 0
 	$(PY) scripts/build_library.py --library asset_data/starter_library
+	$(PY) -m core.matching.embed_library asset_data/starter_library
 
 clean:
 	rm -rf dist out .pytest_cache

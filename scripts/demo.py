@@ -70,10 +70,12 @@ class Steps:
 
 
 def ensure_library(library: Path) -> None:
-    """Generate the starter library and its derived data if they are missing (each step skips what exists)."""
+    """Generate the starter library, its derived data and its template embeddings if they are missing
+    (each step skips what exists; the same three steps as `make library`)."""
     if not (library / "imaginarium_asset_info.csv").is_file():
         _run([sys.executable, str(ROOT / "scripts" / "make_starter_library.py"), "--out", str(library)])
     _run([sys.executable, str(ROOT / "scripts" / "build_library.py"), "--library", str(library)])
+    _run([sys.executable, "-m", "core.matching.embed_library", str(library)])
 
 
 def _run(cmd: list[str]) -> None:
@@ -128,9 +130,10 @@ def side_by_side(left: Path, right: Path, out: Path) -> None:
 
 
 def print_table(metrics: dict) -> None:
-    rows = [("objects", "objects"), ("3D IoU (mean)", "iou_3d"), ("centre error (m)", "centre_error_m"),
-            ("yaw error (deg)", "yaw_error_deg"), ("class accuracy", "class_accuracy"),
-            ("asset accuracy", "asset_accuracy"), ("colliding pairs", "colliding_pairs"),
+    rows = [("ground-truth objects", "ground_truth_objects"), ("objects perceived", "detected_objects"),
+            ("3D IoU (mean over GT)", "iou_3d"), ("centre error (m)", "centre_error_m"),
+            ("yaw error (deg)", "yaw_error_deg"), ("class accuracy (over GT)", "class_accuracy"),
+            ("asset accuracy (over GT)", "asset_accuracy"), ("colliding pairs", "colliding_pairs"),
             ("objects inside others", "objects_inside_others"), ("floating objects", "floating_objects"),
             ("outside the room", "objects_outside_room"), ("wall angle error (deg)", "wall_angle_deg")]
     print("\n  metric                     value")
@@ -212,7 +215,11 @@ def main(argv: list[str] | None = None) -> int:
 
     result = relabel(read_layout(coll), pair_by_boxes(observation, gt_boxes))
     result = align_to_camera(result, observation.camera, gt_layout.camera)
-    metrics = evaluate(result, catalogue, gt_layout)
+    from imaginarium.core.layout.problem import problem_from_layout
+
+    proxies = layout_session._proxies(library)  # real proxies: symmetry-aware yaw needs the true shapes
+    metrics = evaluate(result, problem_from_layout(result, catalogue, proxies), gt_layout,
+                       gt_source=problem_from_layout(gt_layout, catalogue, proxies))
     metrics["detected_objects"] = len(observation.graph.objects)
     metrics["ground_truth_objects"] = len(gt_layout.placements)
     (out / "metrics.json").write_text(json.dumps({"note": STANDIN_NOTE, "metrics": metrics}, indent=2))

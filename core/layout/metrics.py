@@ -25,6 +25,7 @@ from .collision import BvhCollisionWorld
 from .geometry import footprint, wrap_angle
 from .problem import LayoutProblem, catalogue_assets, problem_from_layout
 from .state import SolveState
+from .symmetry import symmetric_yaw_error, symmetry_angles
 from .walls import facing_yaw, parallel_yaw, wall_gap
 
 _FLAT_M = 0.01
@@ -209,8 +210,10 @@ def centre_error_m(ctx: MetricContext, gt: MetricContext) -> float:
 
 
 def yaw_error_deg(ctx: MetricContext, gt: MetricContext) -> float:
+    """Mean yaw error modulo each ground-truth asset's rotational symmetry (a round lamp has none to get wrong)."""
     ids = [i for i in sorted(gt.state.items) if i in ctx.state.items]
-    errs = [abs(math.degrees(wrap_angle(ctx.state.poses[i].yaw - gt.state.poses[i].yaw))) for i in ids]
+    errs = [math.degrees(symmetric_yaw_error(ctx.state.poses[i].yaw, gt.state.poses[i].yaw,
+                                             symmetry_angles(gt.state.items[i].verts))) for i in ids]
     return float(np.mean(errs)) if errs else math.nan
 
 
