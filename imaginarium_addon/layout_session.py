@@ -36,7 +36,7 @@ def _catalogue(library_dir: str | Path) -> Any:
     return load_catalogue(library_dir)
 
 
-def _proxies(library_dir: str | Path) -> Any:
+def library_proxies(library_dir: str | Path) -> Any:
     """The library's collision proxies, or None (the solver then uses each asset's box)."""
     from ..core.library.store import FeatureStore
 
@@ -65,7 +65,7 @@ def problem_for(run_dir: str | Path, library_dir: str | Path) -> LayoutProblem:
     if cached is not None and cached[0] == stamp:
         return cached[1]
     problem = build_problem(Observation.load(obs_path), CandidateSet.load(cand_path), _catalogue(library_dir),
-                            proxies=_proxies(library_dir))
+                            proxies=library_proxies(library_dir))
     problem.run_id = run_dir.name
     _problems[key] = (stamp, problem)
     return problem
@@ -105,7 +105,7 @@ def _session(coll: bpy.types.Collection) -> tuple[Path | None, LayoutProblem, An
         problem = problem_for(run_dir, library_dir)
         return run_dir, problem, problem.catalogue
     catalogue = _catalogue(library_dir)  # run folder gone: re-solve from the scene alone
-    return None, problem_from_layout(read_layout(coll), catalogue, _proxies(library_dir)), catalogue
+    return None, problem_from_layout(read_layout(coll), catalogue, library_proxies(library_dir)), catalogue
 
 
 def edited_ids(current: Layout, previous: Layout | None) -> list[str]:

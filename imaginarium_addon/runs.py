@@ -41,10 +41,3 @@ def library_dir() -> Path | None:
     if prefs is None or not prefs.library_dir:
         return None
     return Path(bpy.path.abspath(prefs.library_dir))
-
-
-def weights_dir() -> Path | None:
-    prefs = preferences.get()
-    if prefs is None or not prefs.weights_dir:
-        return None
-    return Path(bpy.path.abspath(prefs.weights_dir))

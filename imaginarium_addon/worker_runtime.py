@@ -22,9 +22,27 @@ _current: Job | None = None
 _on_done: dict[str, Callable[[Job], None]] = {}
 
 
+def settings_env() -> dict[str, str]:
+    """Preferences as ``IMAGINARIUM_*`` settings variables: every worker op reads them through Settings.load."""
+    prefs = preferences.get()
+    if prefs is None:
+        return {}
+    env = {"IMAGINARIUM_DEVICE_DEVICE": prefs.device, "IMAGINARIUM_DEVICE_MEMORY_MODE": prefs.memory_mode,
+           "IMAGINARIUM_VLM_MODEL": prefs.vlm_model, "IMAGINARIUM_DETECTION_DDS_MODEL": prefs.detector_model}
+    for name, value in (("WEIGHTS_DIR", prefs.weights_dir), ("LIBRARY_DIR", prefs.library_dir),
+                        ("RUNS_DIR", prefs.runs_dir)):
+        if value:
+            env[f"IMAGINARIUM_PATHS_{name}"] = bpy.path.abspath(value)
+    return {k: v for k, v in env.items() if v}
+
+
 def client() -> WorkerClient:
-    """The session's client, created from the preferences on first use."""
+    """The session's client, created from the preferences on first use (and again when they change)."""
     global _client
+    wanted = settings_env()
+    if _client is not None and _current is None and any(_client.extra_env.get(k) != v for k, v in wanted.items()):
+        _client.stop()  # preferences changed: the next job starts a worker that sees them
+        _client = None
     if _client is None:
         prefs = preferences.get()
         key_vars = tuple(name for names in Secrets.ENV_NAMES.values() for name in names)
@@ -35,6 +53,7 @@ def client() -> WorkerClient:
             drop: tuple[str, ...] = ()
         else:  # no keys at all: the worker then uses local models and geometry only
             env, drop = {"IMAGINARIUM_ONLINE_ACCESS": "0"}, key_vars
+        env.update(wanted)
         _client = WorkerClient(
             python=(bpy.path.abspath(prefs.worker_python) if prefs and prefs.worker_python else None),
             root=EXTENSION_ROOT, env=env, drop_env=drop,
@@ -79,8 +98,8 @@ def step() -> float | None:
     if job is not None and status is not None:
         status.progress, status.message = job.progress, job.message
         if job.finished:
+            _current = None  # first: the callback may chain the next job (perceive → match)
             _finish(job, status)
-            _current = None
     _redraw()
     return POLL_INTERVAL_S if _current is not None else None
 

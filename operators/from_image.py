@@ -45,16 +45,13 @@ class IMAGINARIUM_OT_run_from_image(bpy.types.Operator):
             self.report({"ERROR"}, f"Cannot read the inputs or write the run folder: {exc}")
             return {"CANCELLED"}
         s.last_run_dir = str(run_dir)
-        params = {"image_path": image, "run_dir": str(run_dir)}
+        params = {"image": image, "out": str(run_dir)}  # the perceive op's names (core/perception/worker_op.py)
         if depth:
-            params["depth_path"] = depth
+            params["depth"] = depth
         if detections:
-            params["detections_path"] = detections
+            params["detections"] = detections
         if s.fov_deg > 0:
-            params["fov_deg"] = s.fov_deg
-        weights = runs.weights_dir()
-        if weights is not None:
-            params["weights_dir"] = str(weights)
+            params["fov"] = s.fov_deg
         try:
             worker_runtime.submit("perceive", params, "Reading the image", on_done=_perceived)
         except ImaginariumError as exc:
@@ -67,10 +64,7 @@ class IMAGINARIUM_OT_run_from_image(bpy.types.Operator):
 def _perceived(job: Job) -> None:
     if job.state != "done":
         return
-    library = runs.library_dir()
-    params = {"run_dir": job.params["run_dir"], "library_dir": str(library)}
-    if "weights_dir" in job.params:
-        params["weights_dir"] = job.params["weights_dir"]
+    params = {"run_dir": job.params["out"], "library_dir": str(runs.library_dir())}
     worker_runtime.submit("match", params, "Finding assets", on_done=_matched)
 
 

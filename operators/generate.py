@@ -29,12 +29,9 @@ class IMAGINARIUM_OT_generate_images(bpy.types.Operator):
         if s.width % 16 or s.height % 16:
             self.report({"ERROR"}, "Width and height must be multiples of 16")
             return {"CANCELLED"}
-        params = {"prompt": s.prompt, "num_images": s.num_images, "seed": s.seed, "width": s.width,
+        params = {"prompt": s.prompt, "n_images": s.num_images, "seed": s.seed, "width": s.width,
                   "height": s.height, "steps": s.steps}
-        weights = runs.weights_dir()
-        if weights is not None:
-            params["weights_dir"] = str(weights)
-        params["out_dir"] = str(runs.run_dir_for("t2i", params))
+        params["run_dir"] = str(runs.run_dir_for("t2i", params))
         try:
             worker_runtime.submit("generate_images", params, "Generating images", on_done=_images_ready)
         except ImaginariumError as exc:
@@ -49,10 +46,11 @@ def _images_ready(job: Job) -> None:
         return
     settings = bpy.context.scene.imaginarium
     settings.generated.clear()
-    for item in job.result.get("images", []):
+    seeds = list(job.result.get("seeds") or [])
+    for i, path in enumerate(job.result.get("images", [])):
         entry = settings.generated.add()
-        entry.filepath = item["path"] if isinstance(item, dict) else str(item)
-        entry.seed = int(item.get("seed", 0)) if isinstance(item, dict) else 0
+        entry.filepath = str(path)
+        entry.seed = int(seeds[i]) if i < len(seeds) else 0
         image = bpy.data.images.load(entry.filepath, check_existing=True)
         image.preview_ensure()
     settings.generated_index = 0

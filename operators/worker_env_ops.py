@@ -6,13 +6,11 @@ from pathlib import Path
 import bpy
 
 from ..imaginarium_addon import ADDON_ID, preferences
-from ..imaginarium_addon.worker_env import EnvBuilder, env_python, manual_instructions
+from ..imaginarium_addon.command_chain import CommandChain
+from ..imaginarium_addon.worker_env import env_builder, env_python, failure, manual_instructions
 
-_builder: EnvBuilder | None = None
-
-
-def builder() -> EnvBuilder | None:
-    return _builder
+_builder: CommandChain | None = None
+_env_dir: Path | None = None
 
 
 def default_env_dir() -> Path:
@@ -35,9 +33,10 @@ def step() -> float | None:
     if state == "done":
         prefs = preferences.get()
         if prefs is not None:
-            prefs.worker_python = str(env_python(_builder.env_dir))
+            prefs.worker_python = str(env_python(_env_dir))
+        status.message = f"Worker environment ready: {env_python(_env_dir)}"
     elif state == "failed":
-        err = _builder.error()
+        err = failure(_builder, _env_dir)
         status.last_error, status.last_fix = err.message, err.fix
     return None
 
@@ -60,14 +59,15 @@ class IMAGINARIUM_OT_create_worker_env(bpy.types.Operator):
         return True
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        global _builder
-        _builder = EnvBuilder(default_env_dir())
+        global _builder, _env_dir
+        _env_dir = default_env_dir()
+        _builder = env_builder(_env_dir)
         _builder.start()
         status = context.window_manager.imaginarium_status
         status.job_id, status.job_label = "worker-env", "Creating worker environment"
         if not bpy.app.timers.is_registered(step):
             bpy.app.timers.register(step, first_interval=0.5)
-        self.report({"INFO"}, f"Creating the worker environment in {_builder.env_dir}")
+        self.report({"INFO"}, f"Creating the worker environment in {_env_dir}")
         return {"FINISHED"}
 
 

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -79,7 +80,8 @@ def ensure_library(library: Path) -> None:
 
 
 def _run(cmd: list[str]) -> None:
-    proc = subprocess.run(cmd, cwd=ROOT)
+    # the child writes where sys.stdout points now (bench_synthetic sends it to stderr to keep stdout JSON)
+    proc = subprocess.run(cmd, cwd=ROOT, stdout=sys.stdout)
     if proc.returncode != 0:
         raise SystemExit(f"demo: {' '.join(cmd[1:2])} failed (exit {proc.returncode}); see its output above.")
 
@@ -143,20 +145,20 @@ def print_table(metrics: dict) -> None:
             print(f"  {name:<26} {v:.3f}" if isinstance(v, float) else f"  {name:<26} {v}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    out, library = Path(args.out).resolve(), Path(args.library).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    print(STANDIN_NOTE, flush=True)
-    steps = Steps(8)
-    steps("asset library (generated and built only if missing)")
-    ensure_library(library)
+def run_room(library: Path, out: Path, *, seed: int, kind: str, max_objects: int | None, width: int,
+             height: int, samples: int, steps: Callable[[str], None] = lambda message: None,
+             render_result: bool = True) -> dict:
+    """One generated room through the whole path; returns its metrics (also in ``out/metrics.json``).
 
+    Leaves the built scene open in bpy (the caller may save it). Used by the demo and bench_synthetic.
+    """
     import bpy
 
     _package.load()  # the repository as package `imaginarium` (the add-on's relative imports need it)
     from imaginarium.core.config import Secrets, Settings
+    from imaginarium.core.layout.association import align_to_camera, pair_by_boxes, relabel
     from imaginarium.core.layout.metrics import evaluate
+    from imaginarium.core.layout.problem import problem_from_layout
     from imaginarium.core.layout.room_generator import generate_room
     from imaginarium.core.library.catalogue import load_catalogue
     from imaginarium.core.library.textures import load_textures
@@ -164,20 +166,20 @@ def main(argv: list[str] | None = None) -> int:
     from imaginarium.core.perception.pipeline import perceive
     from imaginarium.imaginarium_addon import layout_session
     from imaginarium.imaginarium_addon.render_passes import render_passes
-    from imaginarium.imaginarium_addon.scene_builder import build_layout
+    from imaginarium.imaginarium_addon.scene_builder import build_layout, read_layout
 
-    steps(f"generating a {args.kind.replace('_', ' ')} (seed {args.seed}) as ground truth")
+    out.mkdir(parents=True, exist_ok=True)
+    steps(f"generating a {kind.replace('_', ' ')} (seed {seed}) as ground truth")
     catalogue = load_catalogue(library)
-    gt_layout, gt_graph = generate_room(catalogue, args.seed, args.kind, max_objects=args.max_objects)
-    gt_layout.camera = scaled_camera(gt_layout.camera, args.width, args.height)
+    gt_layout, gt_graph = generate_room(catalogue, seed, kind, max_objects=max_objects)
+    gt_layout.camera = scaled_camera(gt_layout.camera, width, height)
     gt_layout.run_id = "demo-ground-truth"
     (out / "ground_truth_layout.json").write_text(gt_layout.to_json())
     bpy.ops.wm.read_homefile(use_empty=True)
-    textures = load_textures(library)
-    ref_coll = build_layout(gt_layout, catalogue, run_id=gt_layout.run_id, textures=textures)
+    ref_coll = build_layout(gt_layout, catalogue, run_id=gt_layout.run_id, textures=load_textures(library))
 
-    steps(f"rendering the reference image, depth and masks ({args.width}x{args.height}, {args.samples} samples)")
-    passes = render_passes(ref_coll, out / "reference_passes", samples=args.samples)
+    steps(f"rendering the reference image, depth and masks ({width}x{height}, {samples} samples)")
+    passes = render_passes(ref_coll, out / "reference_passes", samples=samples)
     shutil.copyfile(passes.rgb, out / "reference.png")
     labels = {o.id: o.label for o in gt_graph.objects}
     gt_boxes = write_detections(passes.masks, labels, out / "reference_passes" / "detections.json")
@@ -203,26 +205,36 @@ def main(argv: list[str] | None = None) -> int:
     ref_coll.hide_render = True
     ref_coll.hide_viewport = True
 
-    steps("rendering the result from the reference camera")
-    result_passes = render_passes(coll, out / "layout_passes", samples=args.samples)
-    shutil.copyfile(result_passes.rgb, out / "layout.png")
-    side_by_side(out / "reference.png", out / "layout.png", out / "side_by_side.png")
+    if render_result:
+        steps("rendering the result from the reference camera")
+        result_passes = render_passes(coll, out / "layout_passes", samples=samples)
+        shutil.copyfile(result_passes.rgb, out / "layout.png")
+        side_by_side(out / "reference.png", out / "layout.png", out / "side_by_side.png")
 
-    steps("metrics against the ground truth; saving scene.blend")
-    from imaginarium.imaginarium_addon.scene_builder import read_layout
-
-    from imaginarium.core.layout.association import align_to_camera, pair_by_boxes, relabel
-
+    steps("metrics against the ground truth")
     result = relabel(read_layout(coll), pair_by_boxes(observation, gt_boxes))
     result = align_to_camera(result, observation.camera, gt_layout.camera)
-    from imaginarium.core.layout.problem import problem_from_layout
-
-    proxies = layout_session._proxies(library)  # real proxies: symmetry-aware yaw needs the true shapes
+    proxies = layout_session.library_proxies(library)  # real proxies: symmetry-aware yaw needs true shapes
     metrics = evaluate(result, problem_from_layout(result, catalogue, proxies), gt_layout,
                        gt_source=problem_from_layout(gt_layout, catalogue, proxies))
     metrics["detected_objects"] = len(observation.graph.objects)
     metrics["ground_truth_objects"] = len(gt_layout.placements)
     (out / "metrics.json").write_text(json.dumps({"note": STANDIN_NOTE, "metrics": metrics}, indent=2))
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    out, library = Path(args.out).resolve(), Path(args.library).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    print(STANDIN_NOTE, flush=True)
+    steps = Steps(8)
+    steps("asset library (generated and built only if missing)")
+    ensure_library(library)
+    metrics = run_room(library, out, seed=args.seed, kind=args.kind, max_objects=args.max_objects,
+                       width=args.width, height=args.height, samples=args.samples, steps=steps)
+    import bpy
+
     bpy.ops.wm.save_as_mainfile(filepath=str(out / "scene.blend"))
     total = steps.finish()
     print_table(metrics)

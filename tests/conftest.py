@@ -72,3 +72,21 @@ def run_blender_script(script: Path, *args: str, env: dict[str, str] | None = No
     full_env.update(env or {})
     return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True,
                           timeout=timeout, env=full_env)
+
+
+@pytest.fixture(scope="session")
+def fixture_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The library helper's tiny library (4 assets), with derived data, built once per session."""
+    from core.library.fixtures import make_fixture_library
+
+    return make_fixture_library(tmp_path_factory.mktemp("fixlib"), views=12, resolution=64)
+
+
+@pytest.fixture(scope="session")
+def demo_room(tmp_path_factory: pytest.TempPathFactory, fixture_library: Path) -> tuple[Path, subprocess.CompletedProcess]:
+    """scripts/demo.py run once on a 3-object room from the fixture library (small, few samples)."""
+    out = tmp_path_factory.mktemp("demo")
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--out", str(out), "--library",
+                           str(fixture_library), "--max-objects", "3", "--width", "160", "--height", "120",
+                           "--samples", "2"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    return out, proc

@@ -2,20 +2,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-
-from tests.conftest import ROOT
 
 
-def test_demo_on_a_three_object_room(tmp_path) -> None:
-    from core.library.fixtures import make_fixture_library
-
-    library = make_fixture_library(tmp_path / "lib", views=12, resolution=64)
-    out = tmp_path / "demo"
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--out", str(out), "--library",
-                           str(library), "--max-objects", "3", "--width", "160", "--height", "120",
-                           "--samples", "2"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+def test_demo_on_a_three_object_room(demo_room) -> None:
+    out, proc = demo_room
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "stand in for" in proc.stdout  # the demo says plainly what stands in for the models
     for name in ("scene.blend", "reference.png", "layout.png", "side_by_side.png", "metrics.json"):

@@ -3,16 +3,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.conftest import ROOT, run_blender_script
-
-
-@pytest.fixture(scope="session")
-def fixture_library(tmp_path_factory):
-    from core.library.fixtures import make_fixture_library
-
-    return make_fixture_library(tmp_path_factory.mktemp("fixlib"), build=False)
 
 
 def test_layout_and_object_actions(built_zip, fixture_library, tmp_path) -> None:
