@@ -20,6 +20,8 @@ _COUNTER = re.compile(r"(\d+)/(\d+)")
 class Step:
     command: list[str]
     message: str
+    cwd: str | None = None
+    env: dict[str, str] | None = None  # the whole environment for this step (None: inherit ours)
 
 
 @dataclass
@@ -73,7 +75,8 @@ class CommandChain:
         step = self.steps[self.index]
         self.message, self.step_fraction = step.message, 0.0
         try:
-            self._proc = subprocess.Popen(step.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            self._proc = subprocess.Popen(step.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                          cwd=step.cwd, env=step.env)
         except OSError as exc:
             self.state, self.message = "failed", f"Could not run {step.command[0]}: {exc}"
             return

@@ -97,9 +97,12 @@ def step() -> float | None:
     job = _current
     if job is not None and status is not None:
         status.progress, status.message = job.progress, job.message
+        _status_bar(f"Imaginarium: {status.job_label} {job.progress:.0%} {job.message}")
         if job.finished:
             _current = None  # first: the callback may chain the next job (perceive → match)
             _finish(job, status)
+    if _current is None:
+        _status_bar(None)
     _redraw()
     return POLL_INTERVAL_S if _current is not None else None
 
@@ -125,6 +128,16 @@ def _finish(job: Job, status: Any) -> None:
             callback(job)
         except ImaginariumError as exc:
             report_error(exc)
+
+
+def _status_bar(text: str | None) -> None:
+    """The job's progress in Blender's status bar too (None restores the default text)."""
+    workspace = getattr(bpy.context, "workspace", None)
+    if workspace is not None:
+        try:
+            workspace.status_text_set(text)
+        except (RuntimeError, TypeError):  # no window (background mode): the sidebar still shows it
+            pass
 
 
 def _status() -> Any:

@@ -16,5 +16,6 @@ def register() -> None:
 
 def unregister() -> None:
     worker_env_ops.cancel()
+    library_ops.cancel()
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

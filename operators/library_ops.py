@@ -1,9 +1,38 @@
-"""Library actions: re-read the catalogue."""
+"""Library actions: re-read the catalogue; build its derived data (renders, proxies, embeddings)."""
 from __future__ import annotations
+
+import sys
 
 import bpy
 
-from ..imaginarium_addon import library_info, runs
+from ..imaginarium_addon import library_info, preferences, runs
+from ..imaginarium_addon.command_chain import CommandChain
+from ..imaginarium_addon.library_build import build_chain
+
+_build: CommandChain | None = None
+
+
+def build_state() -> CommandChain | None:
+    return _build
+
+
+def build_step() -> float | None:
+    """Timer body: mirror the build into the Status section; forget the cached summary when it ends."""
+    if _build is None:
+        return None
+    state = _build.poll()
+    status = bpy.context.window_manager.imaginarium_status
+    status.job_label, status.progress, status.message = "Building library data", _build.fraction, _build.message
+    if state == "running":
+        return 0.5
+    status.job_id = ""
+    library_info.forget()
+    if state == "done":
+        status.message = "Library data built"
+    elif state == "failed":
+        status.last_error = _build.message
+        status.last_fix = "Run scripts/build_library.py by hand to see the whole error (see asset_data/README.md)."
+    return None
 
 
 class IMAGINARIUM_OT_refresh_library(bpy.types.Operator):
@@ -29,4 +58,41 @@ class IMAGINARIUM_OT_refresh_library(bpy.types.Operator):
         return {"FINISHED"}
 
 
-CLASSES = [IMAGINARIUM_OT_refresh_library]
+class IMAGINARIUM_OT_build_library(bpy.types.Operator):
+    """Render template views and collision proxies for new or changed assets, then embed them (incremental)"""
+
+    bl_idname = "imaginarium.build_library"
+    bl_label = "Build Library Data"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        summary = library_info.summarise(runs.library_dir())
+        if summary.error:
+            cls.poll_message_set(f"{summary.error} {summary.fix}")
+            return False
+        if _build is not None and _build.state == "running":
+            cls.poll_message_set("The library data is being built")
+            return False
+        return True
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        global _build
+        prefs = preferences.get()
+        worker_python = bpy.path.abspath(prefs.worker_python) if prefs and prefs.worker_python else sys.executable
+        _build = build_chain(runs.library_dir(), worker_python)
+        _build.start()
+        status = context.window_manager.imaginarium_status
+        status.job_id, status.job_label, status.last_error = "library-build", "Building library data", ""
+        if not bpy.app.timers.is_registered(build_step):
+            bpy.app.timers.register(build_step, first_interval=0.5)
+        return {"FINISHED"}
+
+
+def cancel() -> None:
+    if _build is not None and _build.state == "running":
+        _build.cancel()
+    if bpy.app.timers.is_registered(build_step):
+        bpy.app.timers.unregister(build_step)
+
+
+CLASSES = [IMAGINARIUM_OT_refresh_library, IMAGINARIUM_OT_build_library]

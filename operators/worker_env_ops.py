@@ -13,6 +13,10 @@ _builder: CommandChain | None = None
 _env_dir: Path | None = None
 
 
+def builder() -> CommandChain | None:
+    return _builder
+
+
 def default_env_dir() -> Path:
     try:
         return Path(bpy.utils.extension_path_user(ADDON_ID, path="worker-env", create=True))

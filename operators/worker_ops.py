@@ -38,14 +38,22 @@ class IMAGINARIUM_OT_cancel_job(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
-        if worker_runtime.current_job() is None:
+        if worker_runtime.current_job() is None and not _running_chains():
             cls.poll_message_set("No job is running")
             return False
         return True
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         worker_runtime.cancel_current()
+        for chain in _running_chains():  # a library build or worker-environment creation
+            chain.cancel()
         return {"FINISHED"}
+
+
+def _running_chains() -> list:
+    from . import library_ops, worker_env_ops
+
+    return [c for c in (library_ops.build_state(), worker_env_ops.builder()) if c is not None and c.state == "running"]
 
 
 class IMAGINARIUM_OT_stop_worker(bpy.types.Operator):

@@ -31,7 +31,9 @@ class IMAGINARIUM_PT_library(bpy.types.Panel):
                     layout.label(text=line)
             layout.label(text="Derived data: " + ("built" if summary.derived_built else "not built"),
                          icon="CHECKMARK" if summary.derived_built else "INFO")
-        layout.operator("imaginarium.refresh_library", icon="FILE_REFRESH")
+        row = layout.row(align=True)
+        row.operator("imaginarium.refresh_library", icon="FILE_REFRESH")
+        row.operator("imaginarium.build_library", icon="RENDER_STILL")
 
 
 CLASSES = [IMAGINARIUM_PT_library]
