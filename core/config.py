@@ -39,7 +39,8 @@ class PathSettings:
 @dataclass
 class DeviceSettings:
     device: str = _doc("auto", "auto | cuda | cpu. auto takes CUDA when torch sees a GPU.")
-    memory_mode: str = _doc("auto", "auto | gpu | model_offload | sequential_offload (text-to-image).")
+    memory_mode: str = _doc("auto", "Text-to-image: auto | gpu | encoders_offload | model_offload | group_offload | "
+                                     "sequential_offload. auto picks from free GPU memory (see docs/t2i.md).")
 
 
 @dataclass

@@ -49,9 +49,11 @@ class ImaginariumPreferences(bpy.types.AddonPreferences):
         ("cpu", "CPU", "Always the CPU (slow for text-to-image)")], default="auto")
     memory_mode: bpy.props.EnumProperty(name="Memory mode", items=[
         ("auto", "Auto", "Chosen from free GPU memory"),
-        ("gpu", "All on GPU", "Fastest; needs the most GPU memory"),
-        ("model_offload", "Model offload", "Moves whole models to the GPU when used"),
-        ("sequential_offload", "Sequential offload", "Slowest; fits small GPUs")], default="auto")
+        ("gpu", "All on GPU", "Fastest; about 34 GiB for FLUX.1-dev at 1024²"),
+        ("encoders_offload", "Encoders offload", "Transformer stays on the GPU, text encoders streamed (about 25 GiB)"),
+        ("model_offload", "Model offload", "Moves whole models to the GPU when used (slow copies)"),
+        ("group_offload", "Group offload", "Streams layer groups; about 2.4 GiB, roughly 3x slower"),
+        ("sequential_offload", "Sequential offload", "Slowest; fits very small GPUs")], default="auto")
     job_timeout_s: bpy.props.FloatProperty(name="Job time limit (s)", default=1800.0, min=5.0)
     vlm_model: bpy.props.StringProperty(name="VLM model", default="claude-sonnet-4-5")
     detector_model: bpy.props.StringProperty(name="Cloud detector", default="DINO-X-1.0")

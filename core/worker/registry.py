@@ -17,6 +17,7 @@ OPS: dict[str, str] = {
     "count_steps": "core.worker.basic_ops:count_steps",
     "perceive": "core.perception.worker_op:perceive_op",
     "match": "core.matching.ops:match_op",
+    "generate_images": "core.t2i.worker_op:generate_images",
 }
 
 
