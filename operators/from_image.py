@@ -5,9 +5,9 @@ import os
 
 import bpy
 
-from ..core.errors import ImaginariumError
 from ..imaginarium_addon import runs, worker_runtime
 from ..imaginarium_addon.worker_client import Job
+from .common import submit
 
 
 class IMAGINARIUM_OT_run_from_image(bpy.types.Operator):
@@ -52,13 +52,7 @@ class IMAGINARIUM_OT_run_from_image(bpy.types.Operator):
             params["detections"] = detections
         if s.fov_deg > 0:
             params["fov"] = s.fov_deg
-        try:
-            worker_runtime.submit("perceive", params, "Reading the image", on_done=_perceived)
-        except ImaginariumError as exc:
-            worker_runtime.report_error(exc)
-            self.report({"ERROR"}, exc.one_line())
-            return {"CANCELLED"}
-        return {"FINISHED"}
+        return submit(self, "perceive", params, "Reading the image", on_done=_perceived)
 
 
 def _perceived(job: Job) -> None:

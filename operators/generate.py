@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import bpy
 
-from ..core.errors import ImaginariumError
 from ..imaginarium_addon import runs, worker_runtime
 from ..imaginarium_addon.worker_client import Job
+from .common import submit
 
 
 class IMAGINARIUM_OT_generate_images(bpy.types.Operator):
@@ -32,13 +32,7 @@ class IMAGINARIUM_OT_generate_images(bpy.types.Operator):
         params = {"prompt": s.prompt, "n_images": s.num_images, "seed": s.seed, "width": s.width,
                   "height": s.height, "steps": s.steps}
         params["run_dir"] = str(runs.run_dir_for("t2i", params))
-        try:
-            worker_runtime.submit("generate_images", params, "Generating images", on_done=_images_ready)
-        except ImaginariumError as exc:
-            worker_runtime.report_error(exc)
-            self.report({"ERROR"}, exc.one_line())
-            return {"CANCELLED"}
-        return {"FINISHED"}
+        return submit(self, "generate_images", params, "Generating images", on_done=_images_ready)
 
 
 def _images_ready(job: Job) -> None:

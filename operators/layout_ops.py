@@ -7,7 +7,8 @@ import bpy
 
 from ..core.errors import ImaginariumError
 from ..imaginarium_addon import layout_props as lp
-from ..imaginarium_addon import layout_session, worker_runtime
+from ..imaginarium_addon import layout_session
+from .common import fail
 
 
 def active_run(context: bpy.types.Context) -> bpy.types.Collection | None:
@@ -26,12 +27,6 @@ def _poll_run(cls: type, context: bpy.types.Context) -> bool:
         cls.poll_message_set("Select an object of an Imaginarium room (or build one first)")
         return False
     return True
-
-
-def _fail(op: bpy.types.Operator, exc: ImaginariumError) -> set[str]:
-    worker_runtime.report_error(exc)
-    op.report({"ERROR"}, exc.one_line())
-    return {"CANCELLED"}
 
 
 class IMAGINARIUM_OT_reoptimise(bpy.types.Operator):
@@ -60,7 +55,7 @@ class IMAGINARIUM_OT_reoptimise(bpy.types.Operator):
             result = layout_session.reoptimise_collection(coll, only=only,
                                                           pin_edited=context.scene.imaginarium.pin_edited)
         except ImaginariumError as exc:
-            return _fail(self, exc)
+            return fail(self, exc)
         self.report({"INFO"}, f"Re-optimised {len(result.placements)} objects")
         return {"FINISHED"}
 
@@ -81,7 +76,7 @@ class IMAGINARIUM_OT_settle(bpy.types.Operator):
         try:
             layout_session.settle_collection(active_run(context), notes=notes)
         except ImaginariumError as exc:
-            return _fail(self, exc)
+            return fail(self, exc)
         for note in notes:
             self.report({"WARNING"}, note)
         self.report({"INFO"}, "Settled")
@@ -102,7 +97,7 @@ class IMAGINARIUM_OT_show_metrics(bpy.types.Operator):
         try:
             metrics = layout_session.metrics_of(active_run(context))
         except ImaginariumError as exc:
-            return _fail(self, exc)
+            return fail(self, exc)
         context.window_manager.imaginarium_status.metrics_json = json.dumps(metrics)
         return {"FINISHED"}
 

@@ -6,7 +6,7 @@ import bpy
 from ..core.errors import ImaginariumError
 from ..imaginarium_addon import layout_props as lp
 from ..imaginarium_addon import layout_session
-from .layout_ops import _fail
+from .common import fail
 
 
 def _built_object(context: bpy.types.Context) -> bpy.types.Object | None:
@@ -48,7 +48,7 @@ class IMAGINARIUM_OT_swap_asset(bpy.types.Operator):
         try:
             layout_session.swap_asset(obj, target)
         except ImaginariumError as exc:
-            return _fail(self, exc)
+            return fail(self, exc)
         self.report({"INFO"}, f"Now using asset {target}")
         return {"FINISHED"}
 
@@ -92,7 +92,7 @@ class IMAGINARIUM_OT_reoptimise_around(bpy.types.Operator):
         try:
             layout_session.reoptimise_collection(coll, only=only, pin_edited=context.scene.imaginarium.pin_edited)
         except ImaginariumError as exc:
-            return _fail(self, exc)
+            return fail(self, exc)
         return {"FINISHED"}
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import bpy
 
-from ..core.errors import ImaginariumError
 from ..imaginarium_addon import worker_runtime
+from .common import submit
 
 
 class IMAGINARIUM_OT_ping_worker(bpy.types.Operator):
@@ -14,13 +14,7 @@ class IMAGINARIUM_OT_ping_worker(bpy.types.Operator):
     bl_label = "Check Worker"
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        try:
-            worker_runtime.submit("ping", {}, "Checking the worker", on_done=_report_ping)
-        except ImaginariumError as exc:
-            worker_runtime.report_error(exc)
-            self.report({"ERROR"}, exc.one_line())
-            return {"CANCELLED"}
-        return {"FINISHED"}
+        return submit(self, "ping", {}, "Checking the worker", on_done=_report_ping)
 
 
 def _report_ping(job: worker_runtime.Job) -> None:

@@ -7,7 +7,6 @@ extension without a running Blender.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -25,14 +24,9 @@ os.environ.setdefault("XDG_CONFIG_HOME", str(_SANDBOX / "config"))
 
 def load_extension_package() -> object:
     """The repo root as package ``imaginarium`` (what Blender calls bl_ext.<repo>.imaginarium)."""
-    if "imaginarium" in sys.modules:
-        return sys.modules["imaginarium"]
-    spec = importlib.util.spec_from_file_location("imaginarium", ROOT / "__init__.py",
-                                                  submodule_search_locations=[str(ROOT)])
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules["imaginarium"] = module
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    from scripts._package import load
+
+    return load()
 
 
 @pytest.fixture(scope="session")

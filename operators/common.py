@@ -1,0 +1,27 @@
+"""What every operator does the same way: report a typed error (Status section + report) and submit jobs."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import bpy
+
+from ..core.errors import ImaginariumError
+from ..imaginarium_addon import worker_runtime
+from ..imaginarium_addon.worker_client import Job
+
+
+def fail(op: bpy.types.Operator, exc: ImaginariumError) -> set[str]:
+    """Show the reason and its fix in the Status section and as the operator's report."""
+    worker_runtime.report_error(exc)
+    op.report({"ERROR"}, exc.one_line())
+    return {"CANCELLED"}
+
+
+def submit(op: bpy.types.Operator, name: str, params: dict[str, Any], label: str,
+           on_done: Callable[[Job], None] | None = None) -> set[str]:
+    """Send a worker job; a worker that cannot start is reported, not raised."""
+    try:
+        worker_runtime.submit(name, params, label, on_done=on_done)
+    except ImaginariumError as exc:
+        return fail(op, exc)
+    return {"FINISHED"}
