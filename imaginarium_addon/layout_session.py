@@ -73,8 +73,17 @@ def problem_for(run_dir: str | Path, library_dir: str | Path) -> LayoutProblem:
 
 def solve_and_build(run_dir: str | Path, library_dir: str | Path,
                     progress: Callable[[float, str], None] | None = None) -> bpy.types.Collection:
-    """Solve the run's problem, save ``layout.json``, build (or update) the run's collection."""
+    """Solve the run's problem, save ``layout.json``, build the run's collection.
+
+    Running again on a run that is already built never undoes the artist's work: the existing
+    collection is re-optimised with the objects they moved (or pinned) kept where they are.
+    """
     run_dir = Path(run_dir)
+    existing = lp.find_run_collection(run_dir.name)
+    if existing is not None and existing.get(RUN_DIR) == str(run_dir) and (run_dir / "layout.json").is_file():
+        existing[LIBRARY_DIR] = str(library_dir)
+        reoptimise_collection(existing)
+        return existing
     problem = problem_for(run_dir, library_dir)
     layout = solve(problem)
     layout.run_id = problem.run_id

@@ -18,6 +18,7 @@ def test_layout_and_object_actions(built_zip, fixture_library, tmp_path) -> None
     assert r["pin"] == ["FINISHED"] and r["pinned_after"] is True and r["pinned_after_undo"] is False
     assert r["reoptimise"] == ["FINISHED"] and r["bed_kept_edit"]
     assert r["layout_saved"] in {"bed", "chair", "rug"}
+    assert r["rerun_same_collection"] and r["rerun_objects"] == ["bed", "chair", "rug"] and r["rerun_kept_edit"]
     assert r["swap"] == ["FINISHED"] and r["asset_after_swap"] == "3"
     assert r["swap_moved_m"] < 0.5 and abs(r["swap_on_floor_z"]) < 0.02  # stays in place, on the floor
     assert r["asset_after_undo"] == "2"

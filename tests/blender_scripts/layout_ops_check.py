@@ -71,6 +71,11 @@ bed_x = bed.matrix_world.translation.x
 report["reoptimise"] = list(bpy.ops.imaginarium.reoptimise(selected_only=False))
 report["bed_kept_edit"] = abs(bpy.data.objects[BED].matrix_world.translation.x - bed_x) < 1e-6
 report["layout_saved"] = json.loads((run_dir / "layout.json").read_text())["placements"][0]["object_id"]
+# running the whole build again keeps the artist's edit and adds no duplicates
+again = session.solve_and_build(run_dir, library)
+report["rerun_same_collection"] = again.name == coll.name
+report["rerun_objects"] = sorted(lp.placement_objects(again))
+report["rerun_kept_edit"] = abs(bpy.data.objects[BED].matrix_world.translation.x - bed_x) < 1e-6
 
 # swap the chair to its next candidate: asset changes, place kept; undo brings the old asset back
 bpy.context.view_layer.objects.active = bpy.data.objects[CHAIR]
