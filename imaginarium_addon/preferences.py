@@ -55,6 +55,16 @@ class ImaginariumPreferences(bpy.types.AddonPreferences):
         ("group_offload", "Group offload", "Streams layer groups; about 2.4 GiB, roughly 3x slower"),
         ("sequential_offload", "Sequential offload", "Slowest; fits very small GPUs")], default="auto")
     job_timeout_s: bpy.props.FloatProperty(name="Job time limit (s)", default=1800.0, min=5.0)
+    t2i_model: bpy.props.StringProperty(name="Text-to-image model", default="FLUX.1-dev",
+                                         description="Folder under the weights folder (or a path) of the FLUX.1-dev pipeline")
+    t2i_lora: bpy.props.StringProperty(name="LoRA", default="imaginarium_finetuned_flux.pth",
+                                       description="LoRA file under the weights folder (or a path); empty for none")
+    depth_model: bpy.props.StringProperty(name="Depth model", default="depth-anything-v2-metric-indoor-large",
+                                          description="Folder under the weights folder of Depth Anything V2 metric")
+    dinov2_model: bpy.props.StringProperty(name="DINOv2 model", default="dinov2-large",
+                                           description="Folder under the weights folder of DINOv2 (retrieval)")
+    local_detector: bpy.props.StringProperty(name="Local detector", default="grounding-dino-base",
+                                             description="Folder under the weights folder of Grounding DINO")
     vlm_model: bpy.props.StringProperty(name="VLM model", default="claude-sonnet-4-5")
     detector_model: bpy.props.StringProperty(name="Cloud detector", default="DINO-X-1.0")
     anthropic_api_key: _secret_property("anthropic_api_key", "Anthropic API key", "ANTHROPIC_API_KEY")
@@ -75,6 +85,13 @@ class ImaginariumPreferences(bpy.types.AddonPreferences):
         row.prop(self, "device")
         row.prop(self, "memory_mode")
         col.prop(self, "job_timeout_s")
+        models = layout.box()
+        models.label(text="Local models (see weights/README.md)")
+        models.prop(self, "t2i_model")
+        models.prop(self, "t2i_lora")
+        models.prop(self, "depth_model")
+        models.prop(self, "dinov2_model")
+        models.prop(self, "local_detector")
         box = layout.box()
         box.label(text="Model APIs (keys are kept in memory only, never saved)")
         box.prop(self, "vlm_model")

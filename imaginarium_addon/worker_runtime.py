@@ -28,12 +28,17 @@ def settings_env() -> dict[str, str]:
     if prefs is None:
         return {}
     env = {"IMAGINARIUM_DEVICE_DEVICE": prefs.device, "IMAGINARIUM_DEVICE_MEMORY_MODE": prefs.memory_mode,
-           "IMAGINARIUM_VLM_MODEL": prefs.vlm_model, "IMAGINARIUM_DETECTION_DDS_MODEL": prefs.detector_model}
+           "IMAGINARIUM_VLM_MODEL": prefs.vlm_model, "IMAGINARIUM_DETECTION_DDS_MODEL": prefs.detector_model,
+           "IMAGINARIUM_T2I_MODEL": prefs.t2i_model, "IMAGINARIUM_DEPTH_MODEL": prefs.depth_model,
+           "IMAGINARIUM_RETRIEVAL_DINOV2_MODEL": prefs.dinov2_model,
+           "IMAGINARIUM_DETECTION_LOCAL_MODEL": prefs.local_detector}
     for name, value in (("WEIGHTS_DIR", prefs.weights_dir), ("LIBRARY_DIR", prefs.library_dir),
                         ("RUNS_DIR", prefs.runs_dir)):
         if value:
             env[f"IMAGINARIUM_PATHS_{name}"] = bpy.path.abspath(value)
-    return {k: v for k, v in env.items() if v}
+    env = {k: v for k, v in env.items() if v}
+    env["IMAGINARIUM_T2I_LORA"] = prefs.t2i_lora.strip()  # empty is meaningful: no LoRA
+    return env
 
 
 def client() -> WorkerClient:
