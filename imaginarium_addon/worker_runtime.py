@@ -56,8 +56,8 @@ def client() -> WorkerClient:
             env = {"ANTHROPIC_API_KEY": secrets.anthropic_api_key, "DDS_API_TOKEN": secrets.dds_api_token}
             env = {k: v for k, v in env.items() if v}
             drop: tuple[str, ...] = ()
-        else:  # no keys at all: the worker then uses local models and geometry only
-            env, drop = {"IMAGINARIUM_ONLINE_ACCESS": "0"}, key_vars
+        else:  # no keys and no hub downloads: the worker then uses local models and geometry only
+            env, drop = {"IMAGINARIUM_ONLINE_ACCESS": "0", "HF_HUB_OFFLINE": "1"}, key_vars
         env.update(wanted)
         _client = WorkerClient(
             python=(bpy.path.abspath(prefs.worker_python) if prefs and prefs.worker_python else None),
