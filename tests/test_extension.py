@@ -34,12 +34,22 @@ def test_install_enable_disable_uninstall(built_zip, tmp_path) -> None:
     assert report["ops_after_uninstall"] == []
 
 
-def test_core_imports_without_bpy() -> None:
-    code = ("import sys; sys.modules['bpy'] = None\n"
-            "import core, core.schema, core.config, core.errors, core.cli, core.worker.server, core.worker.basic_ops\n"
-            "assert 'torch' not in sys.modules, 'core must import torch lazily'\nprint('ok')")
+def test_every_core_module_imports_without_bpy_or_torch() -> None:
+    """The architecture rule: core runs without Blender, and torch loads only where a model runs."""
+    code = (
+        "import sys, pkgutil, importlib\n"
+        "sys.modules['bpy'] = None\n"
+        "import core\n"
+        "BPY_BOUND = {'core.library.bake_bpy'}  # the library's renderer: documented as the one bpy module\n"
+        "names = [m.name for m in pkgutil.walk_packages(core.__path__, 'core.') if m.name not in BPY_BOUND and not m.name.endswith('__main__')]\n"
+        "for name in names:\n"
+        "    importlib.import_module(name)\n"
+        "heavy = sorted(m for m in ('torch', 'diffusers', 'transformers', 'anthropic', 'dds_cloudapi_sdk') if m in sys.modules)\n"
+        "assert not heavy, f'imported at module level: {heavy}'\n"
+        "print(len(names))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert int(proc.stdout.strip()) > 80
 
 
 def test_cli_config_lists_defaults() -> None:
