@@ -128,13 +128,17 @@ def estimate_room(depth: np.ndarray, k: Intrinsics, *, floor_mask: np.ndarray | 
     ceiling = None
     down_ok = lambda n: np.abs(n @ up) > math.cos(math.radians(15))  # noqa: E731
     pool = ~used & ~excluded & (rows < 0.5 * hs) & (pts @ up - floor.offset > 1.0)
-    if pool.sum() >= min_plane:
-        fit = ransac_plane(pts[pool], thr, rng=rng, accept=down_ok, min_inliers=min_plane)
+    # A ceiling often shows as a thin strip at the top of the frame: accept a quarter of a wall's
+    # minimum. The pool is already high above the floor, in the upper image and free of objects,
+    # and the plane must face down, so a small strip is safe to trust.
+    min_ceiling = max(60, min_plane // 4)
+    if pool.sum() >= min_ceiling:
+        fit = ransac_plane(pts[pool], thr, rng=rng, accept=down_ok, min_inliers=min_ceiling)
         if fit is not None:
             fit = _orient_towards_origin(_full_inliers(fit, pts, thr))
             fit.inliers &= ~used
             beyond = np.mean(fit.signed_distance(pts) < -4 * thr)
-            if fit.normal @ up < 0 and beyond < 0.03 and fit.count >= min_plane:
+            if fit.normal @ up < 0 and beyond < 0.03 and fit.count >= min_ceiling:
                 ceiling = fit
 
     # Manhattan frame on the floor: +Y is the axis direction closest to the viewing direction.

@@ -75,4 +75,11 @@ def align_to_camera(layout: Layout, predicted_camera: object, reference_camera: 
         m = t @ np.asarray(p.transform, dtype=float)
         m[3] = (0.0, 0.0, 0.0, 1.0)
         placements.append(dataclasses.replace(p, transform=tuple(tuple(float(v) for v in row) for row in m)))
-    return dataclasses.replace(layout, placements=placements, camera=reference_camera)
+    planes = []
+    for plane in layout.planes:  # the room moves with its objects: n' = R n, offset' = n' · (T (n offset))
+        n = t[:3, :3] @ np.asarray(plane.normal, dtype=float)
+        point = t[:3, :3] @ (np.asarray(plane.normal, dtype=float) * plane.offset) + t[:3, 3]
+        extent = [tuple(float(v) for v in t[:3, :3] @ np.asarray(e, dtype=float) + t[:3, 3]) for e in plane.extent]
+        planes.append(dataclasses.replace(plane, normal=tuple(float(v) for v in n), offset=float(n @ point),
+                                          extent=extent))
+    return dataclasses.replace(layout, placements=placements, planes=planes, camera=reference_camera)
