@@ -5,7 +5,9 @@ import sys
 
 import bpy
 
+from ..core.errors import LibraryError
 from ..imaginarium_addon import library_info, preferences, runs
+from ..imaginarium_addon.chain_status import step_chain
 from ..imaginarium_addon.command_chain import CommandChain
 from ..imaginarium_addon.library_build import build_chain
 
@@ -18,21 +20,16 @@ def build_state() -> CommandChain | None:
 
 def build_step() -> float | None:
     """Timer body: mirror the build into the Status section; forget the cached summary when it ends."""
-    if _build is None:
-        return None
-    state = _build.poll()
-    status = bpy.context.window_manager.imaginarium_status
-    status.job_label, status.progress, status.message = "Building library data", _build.fraction, _build.message
-    if state == "running":
-        return 0.5
-    status.job_id = ""
-    library_info.forget()
-    if state == "done":
-        status.message = "Library data built"
-    elif state == "failed":
-        status.last_error = _build.message
-        status.last_fix = "Run scripts/build_library.py by hand to see the whole error (see asset_data/README.md)."
-    return None
+    def done() -> str:
+        library_info.forget()
+        return "Library data built"
+
+    def failed() -> LibraryError:
+        library_info.forget()
+        return LibraryError(_build.message, "Run scripts/build_library.py by hand to see the whole error "
+                                            "(see asset_data/README.md).")
+
+    return step_chain(_build, "Building library data", done, failed)
 
 
 class IMAGINARIUM_OT_refresh_library(bpy.types.Operator):

@@ -6,6 +6,7 @@ from pathlib import Path
 import bpy
 
 from ..imaginarium_addon import ADDON_ID, preferences
+from ..imaginarium_addon.chain_status import step_chain
 from ..imaginarium_addon.command_chain import CommandChain
 from ..imaginarium_addon.worker_env import env_builder, env_python, failure, manual_instructions
 
@@ -26,23 +27,13 @@ def default_env_dir() -> Path:
 
 def step() -> float | None:
     """Timer body: advance the build; on success point Worker Python at the new interpreter."""
-    if _builder is None:
-        return None
-    state = _builder.poll()
-    status = bpy.context.window_manager.imaginarium_status
-    status.job_label, status.progress, status.message = "Creating worker environment", _builder.fraction, _builder.message
-    if state == "running":
-        return 0.5
-    status.job_id = ""
-    if state == "done":
+    def done() -> str:
         prefs = preferences.get()
         if prefs is not None:
             prefs.worker_python = str(env_python(_env_dir))
-        status.message = f"Worker environment ready: {env_python(_env_dir)}"
-    elif state == "failed":
-        err = failure(_builder, _env_dir)
-        status.last_error, status.last_fix = err.message, err.fix
-    return None
+        return f"Worker environment ready: {env_python(_env_dir)}"
+
+    return step_chain(_builder, "Creating worker environment", done, lambda: failure(_builder, _env_dir))
 
 
 class IMAGINARIUM_OT_create_worker_env(bpy.types.Operator):

@@ -19,6 +19,7 @@ def test_panels_jobs_and_secrets(built_zip, tmp_path) -> None:
     assert any("No library set" in t for t in r["states"]["no_library"]["IMAGINARIUM_PT_library"])
     assert any("imaginarium_asset_info.csv" in t for t in r["states"]["idle"]["IMAGINARIUM_PT_library"])
     assert r["run_from_image_poll_no_image"] is False
+    assert r["online_access"] is False and r["create_env_poll"] is False  # no pip without online access
     assert r["use_generated"] == ["FINISHED"]
     assert 0 < r["running_progress"] < 1 and r["generate_poll_while_running"] is False
     assert any("Counting" in t for t in r["states"]["running"]["IMAGINARIUM_PT_status"])

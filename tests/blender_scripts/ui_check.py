@@ -31,6 +31,8 @@ def draw_all(state):
 
 # 1. no library set
 draw_all("no_library")
+report["online_access"] = bpy.app.online_access
+report["create_env_poll"] = bpy.ops.imaginarium.create_worker_env.poll()
 report["run_from_image_poll_no_image"] = bpy.ops.imaginarium.run_from_image.poll()
 
 # 2. idle, with a library folder that has no catalogue, an image and generated results
