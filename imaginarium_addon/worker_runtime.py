@@ -168,7 +168,7 @@ def stop() -> None:
 
 
 def register() -> None:
-    pass
+    """Nothing to register: the client and its timer start with the first job."""
 
 
 def unregister() -> None:

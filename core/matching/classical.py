@@ -47,17 +47,20 @@ def _orientation_maps(rgb: np.ndarray, mask: np.ndarray, bins: int) -> np.ndarra
     lo = np.floor(ang).astype(np.int64) % bins
     frac = (ang - np.floor(ang)).astype(np.float32)
     hi = (lo + 1) % bins
-    w_lo, w_hi = mag * (1.0 - frac), mag * frac
-    return np.stack([np.where(lo == k, w_lo, 0.0) + np.where(hi == k, w_hi, 0.0) for k in range(bins)],
-                    axis=-1).astype(np.float32)
+    # Scatter each pixel's two weights into its two bins in one pass (lo != hi, so no collisions).
+    out = np.zeros((mag.size, bins), dtype=np.float32)
+    rows = np.arange(mag.size)
+    out[rows, lo.ravel()] = (mag * (1.0 - frac)).ravel()
+    out[rows, hi.ravel()] += (mag * frac).ravel()
+    return out.reshape(*mag.shape, bins)
 
 
 def _pool(maps: np.ndarray, side: int) -> np.ndarray:
     """Average ``maps`` [H, W, C] over a side×side grid → [side, side, C]."""
     import cv2
 
-    chans = [cv2.resize(maps[..., c], (side, side), interpolation=cv2.INTER_AREA) for c in range(maps.shape[2])]
-    return np.stack(chans, axis=-1)
+    pooled = cv2.resize(np.ascontiguousarray(maps), (side, side), interpolation=cv2.INTER_AREA)  # all channels at once
+    return pooled.reshape(side, side, maps.shape[2])
 
 
 def _block(x: np.ndarray) -> np.ndarray:
