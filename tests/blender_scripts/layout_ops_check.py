@@ -9,6 +9,9 @@ from pathlib import Path
 
 zip_path, repo_root, library, out_dir = sys.argv[-4], Path(sys.argv[-3]), sys.argv[-2], Path(sys.argv[-1])
 sys.path.insert(0, str(repo_root))
+# Blender's bundled Python has numpy but none of these: everything the add-on does in Blender must work without
+for blocked in ("cv2", "scipy", "PIL", "torch", "transformers", "diffusers"):
+    sys.modules[blocked] = None
 
 import bpy  # noqa: E402
 
