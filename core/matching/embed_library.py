@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Callable
+import os
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -83,19 +84,50 @@ def embed_asset(store: Any, embedder: Embedder, asset_id: str) -> dict[str, np.n
     return feats
 
 
+_POOL: dict[str, Any] = {}
+
+
+def _pool_init(store_root: str, embedder_name: str) -> None:
+    """Per worker process: its own store handle and embedder (classical only: it needs no weights)."""
+    from ..library.store import FeatureStore
+    from .classical import ClassicalEmbedder
+
+    if embedder_name != "classical":
+        raise LibraryError("Only the classical embedder runs in several processes.", "Use --workers 1.")
+    _POOL["store"], _POOL["embedder"] = FeatureStore.open(store_root), ClassicalEmbedder()
+
+
+def _pool_embed(asset_id: str) -> dict[str, np.ndarray]:
+    return embed_asset(_POOL["store"], _POOL["embedder"], asset_id)
+
+
+def _features(store: Any, embedder: Embedder, todo: list[str], workers: int) -> Iterator[dict[str, np.ndarray]]:
+    """Features per asset of ``todo`` in order: in this process, or (classical) in a pool of processes."""
+    root = getattr(store, "root", None)
+    if workers <= 1 or embedder.name != "classical" or root is None or len(todo) < 2:
+        for asset_id in todo:
+            yield embed_asset(store, embedder, asset_id)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, initializer=_pool_init,
+                             initargs=(str(root), embedder.name)) as pool:
+        yield from pool.map(_pool_embed, todo)
+
+
 def embed_library(store: Any, embedder: Embedder, *, force: bool = False, patches: bool = True,
                   progress: Callable[[int, int, str], None] | None = None,
-                  check_cancelled: Callable[[], None] | None = None) -> dict[str, Any]:
+                  check_cancelled: Callable[[], None] | None = None, workers: int = 1) -> dict[str, Any]:
     """Embed what is missing, commit once; returns counts. Cancelling keeps nothing half-written.
 
     ``patches`` False stores only the global kind (patches then come from RenderPatchSource).
+    ``workers`` > 1 computes classical features in that many processes (DINOv2 stays in one: GPU).
     """
     todo = missing_assets(store, embedder, force, patches)
     g_kind, p_kind = kind(embedder, "global"), kind(embedder, "patch")
-    for i, asset_id in enumerate(todo):
+    for i, (asset_id, feats) in enumerate(zip(todo, _features(store, embedder, todo, workers))):
         if check_cancelled:
             check_cancelled()
-        feats = embed_asset(store, embedder, asset_id)
         store.put_features(g_kind, asset_id, feats["global"].astype(np.float16))
         if patches:
             store.put_features(p_kind, asset_id, feats["patch"].astype(np.float16))
@@ -120,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--embedder", choices=("auto", "dinov2", "classical"), default=None)
     p.add_argument("--force", action="store_true", help="Re-embed every asset.")
     p.add_argument("--no-patches", action="store_true", help="Store only global features (patches on demand).")
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                   help="Processes for the classical embedder (DINOv2 always uses one).")
     p.add_argument("--config", default=None)
     args = p.parse_args(argv)
     try:
@@ -132,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         store = open_store(args.library)
         patches = not args.no_patches and patch_bytes(store, embedder) <= settings.retrieval.patch_store_max_gb * 2 ** 30
         bar = tqdm(total=len(missing_assets(store, embedder, args.force, patches)), unit="asset")
-        out = embed_library(store, embedder, force=args.force, patches=patches, progress=lambda i, n, a: bar.update(1))
+        out = embed_library(store, embedder, force=args.force, patches=patches, workers=args.workers,
+                            progress=lambda i, n, a: bar.update(1))
         bar.close()
         print(out)
         return 0
