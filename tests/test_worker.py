@@ -118,3 +118,22 @@ def test_dropped_variables_never_reach_the_worker(ext_pkg, monkeypatch) -> None:
     finally:
         c.stop()
     assert job.result["env"] == {"ANTHROPIC_API_KEY": False, "X_MARK": True}
+
+
+def test_a_missing_library_in_the_worker_says_which_and_what_to_do(monkeypatch) -> None:
+    import io
+
+    from core.worker import registry
+    from core.worker.context import JobContext
+    from core.worker.server import Worker
+
+    monkeypatch.setitem(registry.OPS, "needs_lib", "tests.worker_fixture_ops:needs_a_missing_library")
+    out = io.StringIO()
+    worker = Worker(io.StringIO(""), out)
+    worker._jobs.put(("j", "needs_lib", {}, JobContext("j", worker.emit)))  # the job loop, as serve() runs it
+    worker._jobs.put(None)
+    worker._run_jobs()
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    err = events[-1]["error"]
+    assert events[-1]["type"] == "error" and err["kind"] == "WorkerError"
+    assert "imaginarium_no_such_library" in err["message"] and "Create Worker Environment" in err["fix"]

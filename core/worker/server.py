@@ -103,6 +103,12 @@ class Worker:
                 self.emit({"id": job_id, "type": "result", "value": value})
             except ImaginariumError as exc:
                 self.emit({"id": job_id, "type": "error", "error": exc.to_dict()})
+            except ModuleNotFoundError as exc:  # e.g. Blender's own Python, which has no cv2 or torch
+                err = WorkerError(f"The worker's Python ({sys.executable}) cannot run {op}: it has no module "
+                                  f"'{exc.name}'.",
+                                  "Point 'Worker Python' in the add-on preferences at an environment made by "
+                                  "'Create Worker Environment' (or `make venv`), which has the model libraries.")
+                self.emit({"id": job_id, "type": "error", "error": err.to_dict()})
             except MemoryError:
                 err = WorkerError("The worker ran out of memory.", "Use a lower memory mode or a smaller image.")
                 self.emit({"id": job_id, "type": "error", "error": err.to_dict()})
