@@ -24,17 +24,36 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from . import checks
 from .errors import SchemaError
 from .records import SCHEMA_VERSION, Record
 
-__all__ = ["SCHEMA_VERSION", "Record", "Camera", "Plane", "Detection", "Box3D", "SceneObject", "SceneGraph",
+__all__ = ["SCHEMA_VERSION", "Record", "Relation", "Camera", "Plane", "Detection", "Box3D", "SceneObject", "SceneGraph",
            "Observation", "InnerSpace", "AssetRecord", "RankedAsset", "PoseHypothesis", "Candidate",
            "CandidateSet", "Placement", "Layout", "is_structure_id"]
 PLANE_KINDS = ("floor", "wall", "ceiling")
-RELATIONS = ("floor", "on", "in", "against_wall", "wall_hung", "ceiling_hung", "free")
+
+
+class Relation(StrEnum):
+    """How a placed object relates to what holds it; one vocabulary for problem, solver, metrics and props.
+
+    A ``StrEnum`` so that files and Blender custom properties keep the plain words, while code
+    compares against members instead of bare strings that could be misspelt.
+    """
+
+    FLOOR = "floor"                # stands on the floor, free of walls
+    ON = "on"                      # rests on another object's top (or a floor object named as parent)
+    IN = "in"                      # sits in an inner space (shelf) of its parent
+    AGAINST_WALL = "against_wall"  # stands on the floor, back flush with a wall
+    WALL_HUNG = "wall_hung"        # hangs on a wall, bottom off the floor
+    CEILING_HUNG = "ceiling_hung"  # hangs from the ceiling
+    FREE = "free"                  # no rule applies (kept where perception saw it)
+
+
+RELATIONS = tuple(r.value for r in Relation)
 SCALING_STRATEGIES = ("ISOTROPIC", "RADIAL", "ALIGNED_ANISOTROPIC", "SORTED_ANISOTROPIC")
 IDENTITY4 = ((1.0, 0.0, 0.0, 0.0), (0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 1.0, 0.0), (0.0, 0.0, 0.0, 1.0))
 _WALL_ID = re.compile(r"wall_\d+")
@@ -159,6 +178,11 @@ class Box3D(Record):
 class SceneObject(Record):
     """One object of the scene graph with its relations.
 
+    ``notes`` are the guesses and fallbacks that concern this object (a side cut off by the
+    frame, a size from a class prior, a changed support), for the Selected Object panel.
+    ``removed`` is the reason when the object is kept in the run but not placed (the VLM said
+    it is not real, a composite asset absorbed it); the artist can restore it.
+
     ``support`` is what it rests on or hangs from (``floor``, ``ceiling``, ``wall_<n>`` or an
     object id); ``against_walls`` the walls it stands flush with; ``group`` names a set of
     identical instances; ``facing`` the object it turns towards.
@@ -175,6 +199,8 @@ class SceneObject(Record):
     group: str | None = None
     facing: str | None = None
     confidence: float = 1.0
+    notes: list = field(default_factory=list)
+    removed: str | None = None
     nested: ClassVar[dict[str, Any]] = {"detection": Detection, "box": Box3D}
 
     def __post_init__(self) -> None:
@@ -192,6 +218,8 @@ class SceneObject(Record):
         self.group = checks.optional_text("SceneObject.group", self.group)
         self.facing = checks.optional_text("SceneObject.facing", self.facing)
         self.confidence = checks.number("SceneObject.confidence", self.confidence, minimum=0.0, maximum=1.0)
+        self.notes = [checks.text(f"SceneObject[{self.id}].notes", n) for n in self.notes]
+        self.removed = checks.optional_text(f"SceneObject[{self.id}].removed", self.removed)
 
 
 def check_references(where: str, ids: list[str], links: dict[str, dict[str, str | None]],
@@ -250,6 +278,7 @@ class Observation(Record):
     graph: SceneGraph = field(default_factory=SceneGraph)
     depth_path: str | None = None
     provenance: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
     nested: ClassVar[dict[str, Any]] = {"camera": Camera, "planes": [Plane], "graph": SceneGraph}
 
     def __post_init__(self) -> None:
@@ -329,11 +358,17 @@ class PoseHypothesis(Record):
 
 @dataclass
 class Candidate(Record):
-    """Ranked assets and pose hypotheses for one observed object (best first)."""
+    """Ranked assets and pose hypotheses for one observed object (best first).
+
+    ``fit`` is the top asset fitted to the object's observed points, when that ran:
+    ``{"asset_id", "transform" (4x4 world_from_asset), "scale" (3), "residual_m", "source"}``;
+    the solver starts from it.
+    """
 
     object_id: str
     assets: list = field(default_factory=list)
     poses: list = field(default_factory=list)
+    fit: dict | None = None
     nested: ClassVar[dict[str, Any]] = {"assets": [RankedAsset], "poses": [PoseHypothesis]}
 
     def __post_init__(self) -> None:
@@ -357,17 +392,24 @@ class CandidateSet(Record):
 
 @dataclass
 class Placement(Record):
-    """Where one asset instance goes: ``transform`` maps the scaled asset frame into the world."""
+    """Where one asset instance goes: ``transform`` maps the scaled asset frame into the world.
+
+    ``box`` is the placed asset's world-space upright box (its bounds after scale and pose), so a
+    layout can be scored from the file alone; ``notes`` carry this object's guesses and fallbacks.
+    """
 
     object_id: str
     asset_id: str
     transform: Any = IDENTITY4
     scale: Any = (1.0, 1.0, 1.0)
     parent: str | None = "floor"
-    relation: str = "floor"
+    relation: Relation = Relation.FLOOR
     pinned: bool = False
     inner_space: str | None = None
     walls: list = field(default_factory=list)
+    box: Box3D | None = None
+    notes: list = field(default_factory=list)
+    nested: ClassVar[dict[str, Any]] = {"box": Box3D}
 
     def __post_init__(self) -> None:
         self.object_id = checks.text("Placement.object_id", self.object_id)
@@ -379,10 +421,11 @@ class Placement(Record):
         if any(s <= 0 for s in self.scale):
             raise SchemaError(f"Placement[{self.object_id}].scale", self.scale, "must be positive on every axis")
         self.parent = checks.optional_text(f"Placement[{self.object_id}].parent", self.parent)
-        self.relation = checks.choice(f"Placement[{self.object_id}].relation", self.relation, RELATIONS)
+        self.relation = Relation(checks.choice(f"Placement[{self.object_id}].relation", self.relation, RELATIONS))
         self.pinned = checks.flag(f"Placement[{self.object_id}].pinned", self.pinned)
         self.inner_space = checks.optional_text(f"Placement[{self.object_id}].inner_space", self.inner_space)
         self.walls = [checks.text(f"Placement[{self.object_id}].walls", w) for w in self.walls]
+        self.notes = [checks.text(f"Placement[{self.object_id}].notes", n) for n in self.notes]
 
 
 @dataclass
@@ -394,6 +437,7 @@ class Layout(Record):
     textures: dict = field(default_factory=dict)
     camera: Camera | None = None
     run_id: str = ""
+    notes: list = field(default_factory=list)
     nested: ClassVar[dict[str, Any]] = {"placements": [Placement], "planes": [Plane], "camera": Camera}
 
     def __post_init__(self) -> None:

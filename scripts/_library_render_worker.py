@@ -11,9 +11,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from scripts._package import load as _load_package  # noqa: E402
+_load_package()  # the repository as package `imaginarium`: one import identity with the add-on
 
-from core.library.bake_bpy import bake_many  # noqa: E402
-from core.library.catalogue import load_catalogue  # noqa: E402
+from imaginarium.core.library.bake_bpy import bake_many  # noqa: E402
+from imaginarium.core.library.catalogue import load_catalogue  # noqa: E402
 
 
 def main(argv: list[str]) -> int:

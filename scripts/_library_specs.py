@@ -204,4 +204,4 @@ ASSETS: list[dict[str, Any]] = [
        {"cloth": "teal"}, S, False, "A rectangular teal lumbar cushion."),
 ]
 
-from core.library.fixtures import FIXTURE_ASSETS as FIXTURE_NAMES  # noqa: E402  (one list for both)
+from imaginarium.testkit.fixture_library import FIXTURE_ASSETS as FIXTURE_NAMES  # noqa: E402  (one list for both)

@@ -15,18 +15,20 @@ import numpy as np
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from scripts._package import load as _load_package  # noqa: E402
+_load_package()  # the repository as package `imaginarium`: one import identity with the add-on
 
-from core.geometry.boxes import object_box  # noqa: E402
-from core.geometry.camera import intrinsics_from_fov  # noqa: E402
-from core.geometry.room import estimate_room  # noqa: E402
-from core.geometry.synthetic import SyntheticBox, SyntheticRoom, look_pose, render_depth  # noqa: E402
+from imaginarium.core.geometry.boxes import object_box  # noqa: E402
+from imaginarium.core.geometry.camera import intrinsics_from_fov  # noqa: E402
+from imaginarium.core.geometry.room import estimate_room  # noqa: E402
+from imaginarium.testkit.synthetic_scenes import SyntheticBox, SyntheticRoom, look_pose, render_depth  # noqa: E402
 
 
 def _bench_pipeline() -> dict:
     """The whole perceive stage at 1024x1024 with the user's own depth and detections (no models)."""
     import tempfile
 
-    from core.perception.pipeline import perceive
+    from imaginarium.core.perception.pipeline import perceive
     from tests.perception.scenes import write_scene
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -24,8 +24,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from scripts._package import load as _load_package  # noqa: E402
+_load_package()  # the repository as package `imaginarium`: one import identity with the add-on
 
-from core.library.store import FeatureStore, asset_dir_name  # noqa: E402
+from imaginarium.core.library.store import FeatureStore, asset_dir_name  # noqa: E402
 
 
 def run(args: list[str]) -> tuple[dict, float]:
@@ -97,7 +99,7 @@ def main() -> int:
         gen, gen_wall = run([str(ROOT / "scripts" / "make_starter_library.py"), "--out", str(lib), "--seed", "0"])
         out["generator"] = {"assets": gen["assets"], "classes": gen["classes"], "textures": gen["textures"],
                             "seconds_in_script": gen["seconds"], "seconds_wall": round(gen_wall, 2)}
-        from core.library.catalogue import load_catalogue
+        from imaginarium.core.library.catalogue import load_catalogue
 
         ids = sorted(load_catalogue(lib).assets, key=int)[: args.assets]
         common = [str(ROOT / "scripts" / "build_library.py"), "--library", str(lib), "--views", str(args.views),

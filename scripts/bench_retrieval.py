@@ -27,13 +27,15 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from scripts._package import load as _load_package  # noqa: E402
+_load_package()  # the repository as package `imaginarium`: one import identity with the add-on
 
-from core.config import RetrievalSettings, Settings  # noqa: E402
-from core.matching.embedders import normalise  # noqa: E402
-from core.matching.index import TemplateIndex  # noqa: E402
-from core.matching.pose import estimate_pose  # noqa: E402
-from core.matching.retrieval import Query, Retriever  # noqa: E402
-from core.schema import AssetRecord, Box3D, Camera  # noqa: E402
+from imaginarium.core.config import RetrievalSettings, Settings  # noqa: E402
+from imaginarium.core.matching.embedders import normalise  # noqa: E402
+from imaginarium.core.matching.index import TemplateIndex  # noqa: E402
+from imaginarium.core.matching.pose import estimate_pose  # noqa: E402
+from imaginarium.core.matching.retrieval import Query, Retriever  # noqa: E402
+from imaginarium.core.schema import AssetRecord, Box3D, Camera  # noqa: E402
 
 
 def synthetic_index(folder: Path, assets: int, views: int, dim: int, grid: int, seed: int = 0) -> TemplateIndex:
@@ -139,10 +141,10 @@ def bench_starter(library: Path, limit: int, embedder_name: str, folder: Path | 
     """
     from tqdm import tqdm
 
-    from core.matching import store_access
-    from core.matching.crops import crop_from_rgba, read_rgba
-    from core.matching.embed_library import embed_library, missing_assets
-    from core.matching.embedders import load_embedder
+    from imaginarium.core.matching import store_access
+    from imaginarium.core.matching.crops import crop_from_rgba, read_rgba
+    from imaginarium.core.matching.embed_library import embed_library, missing_assets
+    from imaginarium.core.matching.embedders import load_embedder
 
     if not (library / "derived" / "index.json").is_file():
         return {"skipped": f"no built store under {library}/derived"}

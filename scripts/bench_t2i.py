@@ -26,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from scripts._package import load as _load_package  # noqa: E402
+_load_package()  # the repository as package `imaginarium`: one import identity with the add-on
 
 PROMPT = "A cozy living room featuring comfortable armchairs, a gallery wall, and a stylish coffee table."
 
@@ -35,7 +37,7 @@ def log(msg: str) -> None:
 
 
 def parse_config(name: str):
-    from core.t2i.speed import SpeedOptions
+    from imaginarium.core.t2i.speed import SpeedOptions
 
     mode, *opts = name.split("+")
     unknown = set(opts) - {"fuse_qkv", "compile", "compile_max", "cudnn", "fp8"}
@@ -53,8 +55,8 @@ def run_one(args: argparse.Namespace) -> dict:
     """One configuration in this process."""
     import torch
 
-    from core.t2i.engine import EngineConfig, T2IEngine
-    from core.t2i.options import GenerationOptions
+    from imaginarium.core.t2i.engine import EngineConfig, T2IEngine
+    from imaginarium.core.t2i.options import GenerationOptions
 
     mode, speed = parse_config(args.single)
     device = args.device
@@ -64,7 +66,7 @@ def run_one(args: argparse.Namespace) -> dict:
     pipe = None
     real = bool(args.model) and (Path(args.model) / "model_index.json").is_file()
     if not real:
-        from core.t2i.random_build import build_random_flux
+        from imaginarium.testkit.random_models import build_random_flux
 
         dtype = torch.bfloat16 if device == "cuda" else torch.float32
         pipe = build_random_flux(args.size, device=device, dtype=dtype)

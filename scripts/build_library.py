@@ -25,13 +25,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from scripts._package import load as _load_package  # noqa: E402
+_load_package()  # the repository as package `imaginarium`: one import identity with the add-on
 
 from _library_progress import progress as tqdm  # noqa: E402  (tqdm, or plain lines inside Blender)
 
-from core.errors import ImaginariumError  # noqa: E402
-from core.library.catalogue import load_catalogue  # noqa: E402
-from core.library.plan import make_plan, render_settings  # noqa: E402
-from core.library.store import FeatureStore  # noqa: E402
+from imaginarium.core.errors import ImaginariumError  # noqa: E402
+from imaginarium.core.library.catalogue import load_catalogue  # noqa: E402
+from imaginarium.core.library.plan import make_plan, render_settings  # noqa: E402
+from imaginarium.core.library.store import FeatureStore  # noqa: E402
 
 
 def quiet_stdout():
@@ -85,7 +88,7 @@ class Builder:
 
 
 def run_in_process(catalogue, jobs, store_root: Path, settings: dict, builder: Builder, bar: tqdm) -> None:
-    from core.library.bake_bpy import bake_many
+    from imaginarium.core.library.bake_bpy import bake_many
 
     def done(asset_id: str, _digest: str, error: str | None) -> None:
         builder.finished(asset_id, error)

@@ -22,6 +22,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
+from scripts._package import load as _load_package  # noqa: E402
+_load_package()  # the repository as package `imaginarium`: one import identity with the add-on
 
 import bpy  # noqa: E402
 import numpy as np  # noqa: E402
@@ -31,9 +33,9 @@ import _library_specs as specs  # noqa: E402
 import _library_textures as textures  # noqa: E402
 from _library_furniture import BUILDERS, shelf_levels  # noqa: E402
 from _library_shapes import MeshBuilder, dimensions  # noqa: E402
-from core.library.catalogue import ASSETS_DIR, CSV_NAME, INNER_DIR  # noqa: E402
-from core.library.csvformat import format_bbx, write_catalogue  # noqa: E402
-from core.library.textures import CAPTIONS_NAME, TEXTURE_DIR  # noqa: E402
+from imaginarium.core.library.catalogue import ASSETS_DIR, CSV_NAME, INNER_DIR  # noqa: E402
+from imaginarium.core.library.csvformat import format_bbx, write_catalogue  # noqa: E402
+from imaginarium.core.library.textures import CAPTIONS_NAME, TEXTURE_DIR  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

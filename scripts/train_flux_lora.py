@@ -25,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from scripts._package import load as _load_package  # noqa: E402
+_load_package()  # the repository as package `imaginarium`: one import identity with the add-on
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 TARGETS = ["to_q", "to_k", "to_v", "to_out.0"]
@@ -60,7 +62,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def read_dataset(folder: Path, default_caption: str) -> list[tuple[Path, str]]:
     """(image, caption) pairs; a missing caption without --default-caption is an error, not a silent ''."""
-    from core.errors import BadInputError
+    from imaginarium.core.errors import BadInputError
 
     if not folder.is_dir():
         raise BadInputError(f"Training data folder {folder} does not exist.", "Pass --data FOLDER with images.")
@@ -83,7 +85,7 @@ def load_image(path: Path, size: int):
     import torch
     from PIL import Image
 
-    from core.errors import BadInputError
+    from imaginarium.core.errors import BadInputError
 
     try:
         with Image.open(path) as im:
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     from peft.utils import get_peft_model_state_dict
     from tqdm.auto import tqdm
 
-    from core.t2i.loading import resolve_model
+    from imaginarium.core.t2i.loading import resolve_model
 
     args = parse_args(argv)
     cuda = torch.cuda.is_available()

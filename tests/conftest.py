@@ -20,6 +20,10 @@ _SANDBOX = Path(tempfile.mkdtemp(prefix="imaginarium-tests-"))
 os.environ.setdefault("BLENDER_USER_RESOURCES", str(_SANDBOX / "blender-user"))
 os.environ.setdefault("XDG_CACHE_HOME", str(_SANDBOX / "cache"))
 os.environ.setdefault("XDG_CONFIG_HOME", str(_SANDBOX / "config"))
+# The counting op used by worker and UI tests lives in testkit/ (not shipped); workers started by tests get it here.
+# The worker puts its own root first on PYTHONPATH; the checkout follows so an installed extension's worker finds testkit.
+os.environ["IMAGINARIUM_WORKER_EXTRA_OPS"] = "count_steps=testkit.worker_ops:count_steps"
+os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))
 
 
 def load_extension_package() -> object:
@@ -27,6 +31,20 @@ def load_extension_package() -> object:
     from scripts._package import load
 
     return load()
+
+
+# Loaded before any test module, so tests import product code as ``imaginarium.core.…`` — the one
+# name the add-on's own relative imports use. Importing it also as top-level ``core`` would create
+# a second copy of every class (an ``except`` written against one would miss the other).
+load_extension_package()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when the product code was loaded under two names in this process."""
+    both = sorted(name for name in sys.modules if name.startswith("core.") and "imaginarium." + name in sys.modules)
+    if both:
+        print(f"\nIMPORT IDENTITY BROKEN: loaded as both core.* and imaginarium.core.*: {both[:5]}", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +89,7 @@ def run_blender_script(script: Path, *args: str, env: dict[str, str] | None = No
 @pytest.fixture(scope="session")
 def fixture_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The library helper's tiny library (4 assets), with derived data, built once per session."""
-    from core.library.fixtures import make_fixture_library
+    from imaginarium.testkit.fixture_library import make_fixture_library
 
     return make_fixture_library(tmp_path_factory.mktemp("fixlib"), views=12, resolution=64)
 

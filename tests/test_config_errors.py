@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import errors
-from core.config import Secrets, Settings, documented_defaults
+from imaginarium.core import errors
+from imaginarium.core.config import Secrets, Settings, documented_defaults
 
 
 def test_precedence_defaults_file_env(tmp_path) -> None:

@@ -15,7 +15,7 @@ def test_zip_validates_and_ships_only_the_extension(built_zip) -> None:
     assert check.returncode == 0, check.stdout + check.stderr
     names = zipfile.ZipFile(built_zip).namelist()
     assert "blender_manifest.toml" in names and "__init__.py" in names and "core/schema.py" in names
-    for excluded in ("tests/", ".venv/", "weights/", "asset_data/", "__pycache__", ".git/", "dist/"):
+    for excluded in ("tests/", "testkit/", ".venv/", "weights/", "asset_data/", "__pycache__", ".git/", "dist/"):
         assert not any(excluded in n for n in names), excluded
 
 
@@ -55,3 +55,12 @@ def test_every_core_module_imports_without_bpy_or_torch() -> None:
 def test_cli_config_lists_defaults() -> None:
     proc = subprocess.run([sys.executable, "-m", "core", "config"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0 and "t2i.steps = 28" in proc.stdout
+
+
+def test_product_code_has_no_test_only_helpers() -> None:
+    """Fixture libraries, random model builders, synthetic scenes and test ops live in testkit/, not in core."""
+    core_files = {p.relative_to(ROOT).as_posix() for p in (ROOT / "core").rglob("*.py")}
+    assert not {"core/library/fixtures.py", "core/t2i/random_build.py", "core/geometry/synthetic.py"} & core_files
+    from imaginarium.core.worker import registry
+
+    assert "count_steps" not in registry.OPS  # reaches test workers only through IMAGINARIUM_WORKER_EXTRA_OPS

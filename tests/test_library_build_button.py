@@ -8,7 +8,7 @@ from tests.conftest import ROOT, run_blender_script
 
 
 def test_build_button_builds_derived_data(built_zip, tmp_path) -> None:
-    from core.library.fixtures import make_fixture_library
+    from imaginarium.testkit.fixture_library import make_fixture_library
 
     library = make_fixture_library(tmp_path / "lib", build=False)
     env = {"BLENDER_USER_RESOURCES": str(tmp_path / "user"), "XDG_CACHE_HOME": str(tmp_path / "cache")}

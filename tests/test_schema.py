@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import schema as s
-from core.errors import SchemaError
+from imaginarium.core import schema as s
+from imaginarium.core.errors import SchemaError
 
 finite = st.floats(min_value=-1e4, max_value=1e4, allow_nan=False, allow_infinity=False)
 positive = st.floats(min_value=0.0, max_value=50.0, allow_nan=False)

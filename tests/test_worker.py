@@ -123,9 +123,9 @@ def test_dropped_variables_never_reach_the_worker(ext_pkg, monkeypatch) -> None:
 def test_a_missing_library_in_the_worker_says_which_and_what_to_do(monkeypatch) -> None:
     import io
 
-    from core.worker import registry
-    from core.worker.context import JobContext
-    from core.worker.server import Worker
+    from imaginarium.core.worker import registry
+    from imaginarium.core.worker.context import JobContext
+    from imaginarium.core.worker.server import Worker
 
     monkeypatch.setitem(registry.OPS, "needs_lib", "tests.worker_fixture_ops:needs_a_missing_library")
     out = io.StringIO()

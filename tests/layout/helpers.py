@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from core.schema import (AssetRecord, Box3D, Camera, Candidate, CandidateSet, InnerSpace, Observation, Plane,
+from imaginarium.core.schema import (AssetRecord, Box3D, Camera, Candidate, CandidateSet, InnerSpace, Observation, Plane,
                          PoseHypothesis, RankedAsset, SceneGraph, SceneObject)
 
 HALF = 2.0
@@ -72,7 +72,7 @@ def two_boxes_proxy(lower: tuple[float, float, float], upper_back: tuple[float, 
     """
     import numpy as np
 
-    from core.layout.geometry import box_proxy
+    from imaginarium.core.layout.geometry import box_proxy
     v1, f1 = box_proxy(lower)
     v2, f2 = box_proxy(upper_back)
     v2 = v2 + np.array([0.0, (lower[1] - upper_back[1]) / 2, 0.0])

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from core.layout.association import align_to_camera, pair_by_boxes, relabel
-from core.schema import Camera, Detection, Layout, Observation, Placement, Plane, SceneGraph, SceneObject
+from imaginarium.core.layout.association import align_to_camera, pair_by_boxes, relabel
+from imaginarium.core.schema import Camera, Detection, Layout, Observation, Placement, Plane, SceneGraph, SceneObject
 
 
 def pose(yaw: float, t: tuple[float, float, float]) -> list[list[float]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.layout.collision import BvhCollisionWorld
-from core.layout.geometry import Pose, box_proxy
+from imaginarium.core.layout.collision import BvhCollisionWorld
+from imaginarium.core.layout.geometry import Pose, box_proxy
 
 from .helpers import two_boxes_proxy
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.layout import build_problem, solve
-from core.layout.errors import LayoutError
-from core.layout.metrics import evaluate
-from core.layout.room_generator import generate_room
-from core.schema import Candidate, CandidateSet, Observation, PoseHypothesis, RankedAsset
+from imaginarium.core.layout import build_problem, solve
+from imaginarium.core.layout.errors import LayoutError
+from imaginarium.core.layout.metrics import evaluate
+from imaginarium.core.layout.room_generator import generate_room
+from imaginarium.core.schema import Candidate, CandidateSet, Observation, PoseHypothesis, RankedAsset
 
 from .helpers import asset, shelf_spaces
 

@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from core.layout.metrics import METRICS, GT_METRICS, box_iou, evaluate
-from core.schema import Layout, Placement
+from imaginarium.core.layout.metrics import METRICS, GT_METRICS, box_iou, evaluate
+from imaginarium.core.schema import Layout, Placement
 
 from .helpers import HALF, asset, room_planes
 

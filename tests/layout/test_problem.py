@@ -6,9 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-from core.layout import build_problem, mathutils_loader
-from core.layout.errors import LayoutError
-from core.schema import Candidate, CandidateSet, RankedAsset
+from imaginarium.core.layout import build_problem, mathutils_loader
+from imaginarium.core.layout.errors import LayoutError
+from imaginarium.core.schema import Candidate, CandidateSet, RankedAsset
 
 from .helpers import asset, obj, scene, shelf_spaces
 

@@ -6,10 +6,10 @@ import math
 import numpy as np
 import pytest
 
-from core.layout import build_problem, reoptimise, solve
-from core.layout.collision import BvhCollisionWorld
-from core.layout.geometry import Pose, footprint
-from core.layout.metrics import evaluate
+from imaginarium.core.layout import build_problem, reoptimise, solve
+from imaginarium.core.layout.collision import BvhCollisionWorld
+from imaginarium.core.layout.geometry import Pose, footprint
+from imaginarium.core.layout.metrics import evaluate
 
 from .helpers import HALF, HEIGHT, asset, obj, placed, scene, shelf_spaces, two_boxes_proxy, wrap
 
@@ -234,8 +234,8 @@ def test_reoptimise_without_pinning_re_rests_the_edited_object() -> None:
 
 
 def test_without_a_ceiling_plane_a_pendant_keeps_its_observed_bottom() -> None:
-    from core.layout.problem import build_problem as build
-    from core.layout.solver import solve as run
+    from imaginarium.core.layout.problem import build_problem as build
+    from imaginarium.core.layout.solver import solve as run
 
     from .helpers import scene
 

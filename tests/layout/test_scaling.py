@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.layout.scaling import medoid, shrink_to_fit, strategy_scale
+from imaginarium.core.layout.scaling import medoid, shrink_to_fit, strategy_scale
 
 SIZE = (1.0, 2.0, 0.5)
 SEEN = (1.2, 1.8, 0.6)  # ratios 1.2, 0.9, 1.2

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from core.layout.geometry import box_proxy
-from core.layout.symmetry import symmetric_yaw_error, symmetry_angles
+from imaginarium.core.layout.geometry import box_proxy
+from imaginarium.core.layout.symmetry import symmetric_yaw_error, symmetry_angles
 
 
 def cylinder(r: float = 0.2, h: float = 0.5, n: int = 32) -> np.ndarray:

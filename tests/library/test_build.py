@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.library.catalogue import CSV_NAME, load_catalogue
-from core.library.csvformat import write_catalogue
-from core.library.fixtures import make_fixture_library
-from core.library.store import FeatureStore
+from imaginarium.core.library.catalogue import CSV_NAME, load_catalogue
+from imaginarium.core.library.csvformat import write_catalogue
+from imaginarium.testkit.fixture_library import make_fixture_library
+from imaginarium.core.library.store import FeatureStore
 from tests.conftest import ROOT
 
 BUILD = ROOT / "scripts" / "build_library.py"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import LibraryError
-from core.library.catalogue import CSV_NAME, load_catalogue
-from core.library.csvformat import COLUMNS, parse_bbx, parse_flag, RowError
-from core.library.categories import library_labels, retrieval_classes_for
-from core.library import write_catalogue
+from imaginarium.core.errors import LibraryError
+from imaginarium.core.library.catalogue import CSV_NAME, load_catalogue
+from imaginarium.core.library.csvformat import COLUMNS, parse_bbx, parse_flag, RowError
+from imaginarium.core.library.categories import library_labels, retrieval_classes_for
+from imaginarium.core.library import write_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = ",".join(COLUMNS)

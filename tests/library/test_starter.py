@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core.library.catalogue import CSV_NAME, load_catalogue
-from core.library.textures import load_textures
+from imaginarium.core.library.catalogue import CSV_NAME, load_catalogue
+from imaginarium.core.library.textures import load_textures
 from tests.conftest import ROOT, run_blender_script
 
 REQUIRED_CLASSES = {"double bed", "single bed", "nightstand", "wardrobe", "dresser", "two-seat sofa",

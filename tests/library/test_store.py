@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.errors import LibraryError
-from core.library import store as store_mod
-from core.library.store import FeatureStore, asset_dir_name
+from imaginarium.core.errors import LibraryError
+from imaginarium.core.library import store as store_mod
+from imaginarium.core.library.store import FeatureStore, asset_dir_name
 
 
 def fake_asset(root: Path, asset_id: str, digest: str, n_views: int, marker: float) -> None:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.errors import LibraryError
-from core.library.textures import CAPTIONS_NAME, TEXTURE_DIR, load_textures
+from imaginarium.core.errors import LibraryError
+from imaginarium.core.library.textures import CAPTIONS_NAME, TEXTURE_DIR, load_textures
 
 
 def _png(path: Path, rgb: tuple[int, int, int]) -> None:

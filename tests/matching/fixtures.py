@@ -147,7 +147,7 @@ def write_observation(run: Path, placed: list[Placed], rng: np.random.Generator,
     """
     from PIL import Image
 
-    from core.schema import Box3D, Camera, Detection, Observation, Plane, SceneGraph, SceneObject
+    from imaginarium.core.schema import Box3D, Camera, Detection, Observation, Plane, SceneGraph, SceneObject
 
     cam = json.loads((run / "camera.json").read_text())
     objects = []
@@ -233,8 +233,8 @@ def evaluate(candidate_sets: list, scenes: list[list[Placed]], classes: dict[str
 
 def index_from_templates(embedder, templates: Path, asset_ids: list[str] | None = None):
     """A TemplateIndex straight from rendered template folders (view_<k>.png + poses.json), no store."""
-    from core.matching.crops import crop_from_rgba, read_rgba
-    from core.matching.index import TemplateIndex
+    from imaginarium.core.matching.crops import crop_from_rgba, read_rgba
+    from imaginarium.core.matching.index import TemplateIndex
 
     ids = asset_ids or list(ASSETS)
     glob, patch, poses, owner = [], [], [], []
@@ -252,7 +252,7 @@ def index_from_templates(embedder, templates: Path, asset_ids: list[str] | None 
 
 def asset_records(classes: dict[str, str] | None = None) -> dict:
     """Catalogue records of the fixture assets (retrieval class renamed through ``classes`` if given)."""
-    from core.schema import AssetRecord
+    from imaginarium.core.schema import AssetRecord
 
     classes = classes or {}
     return {a: AssetRecord(a, a, classes.get(c, c), classes.get(c, c), size) for a, (c, (_p, size)) in ASSETS.items()}
@@ -260,11 +260,11 @@ def asset_records(classes: dict[str, str] | None = None) -> dict:
 
 def match_scene(run: Path, embedder, index, retriever, mirror: bool = True):
     """What the match stage does for one run folder, on an in-memory index (no library store)."""
-    from core.matching.crops import make_crop
-    from core.matching.observed import load_image, load_observation, observed_objects
-    from core.matching.pose import estimate_pose
-    from core.matching.retrieval import Query
-    from core.schema import Candidate, CandidateSet
+    from imaginarium.core.matching.crops import make_crop
+    from imaginarium.core.matching.observed import load_image, load_observation, observed_objects
+    from imaginarium.core.matching.pose import estimate_pose
+    from imaginarium.core.matching.retrieval import Query
+    from imaginarium.core.schema import Candidate, CandidateSet
 
     obs = load_observation(run)
     img = load_image(run, obs)

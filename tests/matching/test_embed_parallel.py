@@ -5,10 +5,10 @@ import shutil
 
 import numpy as np
 
-from core.library.store import FeatureStore
-from core.matching.classical import ClassicalEmbedder
-from core.matching.embed_library import embed_library
-from core.matching.embedders import kind
+from imaginarium.core.library.store import FeatureStore
+from imaginarium.core.matching.classical import ClassicalEmbedder
+from imaginarium.core.matching.embed_library import embed_library
+from imaginarium.core.matching.embedders import kind
 
 
 def test_two_processes_store_the_same_features(fixture_library, tmp_path) -> None:

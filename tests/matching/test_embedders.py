@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.config import Settings
-from core.errors import ConfigError, MissingWeightsError
-from core.matching.classical import ClassicalEmbedder
-from core.matching.crops import make_crop
-from core.matching.embedders import Embedder, load_embedder
+from imaginarium.core.config import Settings
+from imaginarium.core.errors import ConfigError, MissingWeightsError
+from imaginarium.core.matching.classical import ClassicalEmbedder
+from imaginarium.core.matching.crops import make_crop
+from imaginarium.core.matching.embedders import Embedder, load_embedder
 
 
 def _scene(colour: tuple[int, int, int], shift: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -15,16 +15,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.config import Settings
-from core.errors import BadInputError, CancelledError, LibraryError
-from core.library.catalogue import load_catalogue
-from core.library.fixtures import make_fixture_library
-from core.library.store import FeatureStore
-from core.matching.pipeline import match
-from core.matching.retrieval import NoCandidatesError
-from core.schema import CandidateSet, Observation
-from core.worker.context import JobContext
-from core.worker.registry import resolve
+from imaginarium.core.config import Settings
+from imaginarium.core.errors import BadInputError, CancelledError, LibraryError
+from imaginarium.core.library.catalogue import load_catalogue
+from imaginarium.testkit.fixture_library import make_fixture_library
+from imaginarium.core.library.store import FeatureStore
+from imaginarium.core.matching.pipeline import match
+from imaginarium.core.matching.retrieval import NoCandidatesError
+from imaginarium.core.schema import CandidateSet, Observation
+from imaginarium.core.worker.context import JobContext
+from imaginarium.core.worker.registry import resolve
 
 from . import fixtures as fx
 
@@ -151,7 +151,7 @@ def _with_label(run: Path, dest: Path, object_id: str, label: str) -> Path:
     import shutil
 
     shutil.copytree(run, dest)
-    from core.schema import Box3D, SceneObject
+    from imaginarium.core.schema import Box3D, SceneObject
 
     obs = Observation.load(dest / "observation.json")
     for o in obs.graph.objects:
@@ -213,8 +213,8 @@ def test_cli_and_worker_op(library, scenes, tmp_path) -> None:
 
 
 def test_textures_by_the_vlm_when_a_key_is_set(library, scenes) -> None:
-    from core.config import Secrets
-    from core.library.textures import load_textures
+    from imaginarium.core.config import Secrets
+    from imaginarium.core.library.textures import load_textures
     from tests.perception.stub_server import StubServer
 
     from .test_texture_vlm import message

@@ -6,10 +6,10 @@ import math
 import numpy as np
 import pytest
 
-from core.matching.embedders import normalise
-from core.matching.index import TemplateIndex
-from core.matching.pose import estimate_pose, fuse_with_box, object_azimuth, score_views, template_yaw, wrap
-from core.schema import Box3D, Camera
+from imaginarium.core.matching.embedders import normalise
+from imaginarium.core.matching.index import TemplateIndex
+from imaginarium.core.matching.pose import estimate_pose, fuse_with_box, object_azimuth, score_views, template_yaw, wrap
+from imaginarium.core.schema import Box3D, Camera
 
 GRID = 8
 
@@ -112,7 +112,7 @@ def test_template_yaw_of_no_views_is_unknown() -> None:
 
 
 def test_footprint_parity_rules_out_the_crosswise_hypotheses() -> None:
-    from core.matching.pose import box_hypotheses, extent_parity
+    from imaginarium.core.matching.pose import box_hypotheses, extent_parity
 
     sofa = (2.0, 0.9, 0.8)
     along = Box3D((0, 3, 0.4), (2.0, 0.9, 0.8), yaw=0.2)      # box x is the sofa's width

@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.config import Settings
-from core.matching.classical import ClassicalEmbedder
-from core.matching.retrieval import NoCandidatesError, Query, Retriever
+from imaginarium.core.config import Settings
+from imaginarium.core.matching.classical import ClassicalEmbedder
+from imaginarium.core.matching.retrieval import NoCandidatesError, Query, Retriever
 
 from . import fixtures as fx
 
@@ -90,7 +90,7 @@ def test_tiny_random_dinov2_runs_retrieval_and_pose_end_to_end(rendered, tmp_pat
     """The real DINOv2 code path (transformers Dinov2Model, random tiny weights) through ranking and pose."""
     from transformers import Dinov2Config, Dinov2Model
 
-    from core.matching.embedders import load_embedder
+    from imaginarium.core.matching.embedders import load_embedder
 
     cfg = Dinov2Config(hidden_size=48, num_hidden_layers=2, num_attention_heads=3, intermediate_size=96,
                        patch_size=14, image_size=224)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.errors import LibraryError
-from core.matching.embedders import normalise
-from core.matching.index import TemplateIndex
-from core.matching.scoring import STRATEGY_CODES, mutual_matches, per_asset_max, size_agreement
+from imaginarium.core.errors import LibraryError
+from imaginarium.core.matching.embedders import normalise
+from imaginarium.core.matching.index import TemplateIndex
+from imaginarium.core.matching.scoring import STRATEGY_CODES, mutual_matches, per_asset_max, size_agreement
 
 
 def _index(rows_per_asset: list[int], d: int = 8, grid: int = 4, seed: int = 0) -> TemplateIndex:

@@ -7,9 +7,9 @@ import io
 import numpy as np
 import pytest
 
-from core.config import Secrets, VlmSettings
-from core.errors import ApiAuthError, ModelOutputError
-from core.matching.texture_vlm import TOOL_NAME, ClaudeTextureChooser, texture_chooser
+from imaginarium.core.config import Secrets, VlmSettings
+from imaginarium.core.errors import ApiAuthError, ModelOutputError
+from imaginarium.core.matching.texture_vlm import TOOL_NAME, ClaudeTextureChooser, texture_chooser
 from tests.perception.stub_server import StubServer
 
 OPTIONS = {"floor": [("oak", "light oak planks"), ("marble", "white marble tiles")],

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.matching.observed import load_depth, load_image, load_observation, observed_objects
-from core.matching.textures import choose_textures
+from imaginarium.core.matching.observed import load_depth, load_image, load_observation, observed_objects
+from imaginarium.core.matching.textures import choose_textures
 
 
 @dataclass
@@ -79,7 +79,7 @@ def test_vlm_choice_is_used_when_valid_and_ignored_when_not(rendered) -> None:
 
 
 def test_no_textures_in_library_is_a_note() -> None:
-    from core.schema import Camera, Observation
+    from imaginarium.core.schema import Camera, Observation
 
     obs = Observation("x.png", Camera(100.0, 100.0, 50.0, 50.0, 100, 100))
     chosen, notes = choose_textures(obs, np.zeros((100, 100, 3), np.uint8), [])

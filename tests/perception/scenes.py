@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.geometry.camera import intrinsics_from_fov
-from core.geometry.synthetic import SyntheticBox, SyntheticRoom, look_pose, render_depth
+from imaginarium.core.geometry.camera import intrinsics_from_fov
+from imaginarium.testkit.synthetic_scenes import SyntheticBox, SyntheticRoom, look_pose, render_depth
 
 SURFACE_RGB = {0: (150, 110, 70), 1: (235, 235, 230), 2: (200, 190, 170), 3: (190, 200, 175), 4: (205, 185, 180),
                5: (185, 190, 205)}
@@ -53,7 +53,7 @@ def write_scene(folder: Path, width: int = 240, height: int = 180, fov: float = 
         if not m.any():
             continue
         ys, xs = np.nonzero(m)
-        from core.perception.masks import encode_rle
+        from imaginarium.core.perception.masks import encode_rle
 
         dets.append({"label": label, "score": 0.9 - 0.01 * i,
                      "box": [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)],

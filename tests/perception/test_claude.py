@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.config import Secrets, VlmSettings
-from core.errors import ApiAuthError, ApiError, ApiQuotaError, ModelOutputError
-from core.perception.claude_vlm import ClaudeVlm
-from core.perception.prompts import QUESTIONS, SCENE_TOOL
+from imaginarium.core.config import Secrets, VlmSettings
+from imaginarium.core.errors import ApiAuthError, ApiError, ApiQuotaError, ModelOutputError
+from imaginarium.core.perception.claude_vlm import ClaudeVlm
+from imaginarium.core.perception.prompts import QUESTIONS, SCENE_TOOL
 
 from .stub_server import StubServer
 
@@ -136,8 +136,8 @@ def test_timeout_and_malformed_json(server):
 
 
 def test_pipeline_uses_the_vlm_when_a_key_is_set(server, tmp_path):
-    from core.config import Settings
-    from core.perception.pipeline import perceive
+    from imaginarium.core.config import Settings
+    from imaginarium.core.perception.pipeline import perceive
 
     from .scenes import write_scene
 

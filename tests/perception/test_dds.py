@@ -6,9 +6,9 @@ import time
 import numpy as np
 import pytest
 
-from core.config import DetectionSettings, Secrets
-from core.errors import ApiAuthError, ApiError, ApiQuotaError
-from core.perception.dds_detector import DdsDetector
+from imaginarium.core.config import DetectionSettings, Secrets
+from imaginarium.core.errors import ApiAuthError, ApiError, ApiQuotaError
+from imaginarium.core.perception.dds_detector import DdsDetector
 
 from .stub_server import StubServer, fixture
 
@@ -111,7 +111,7 @@ def test_no_token_is_an_auth_error_up_front():
 def test_sdk_import_starts_no_telemetry():
     import sentry_sdk
 
-    from core.perception.dds_detector import _sdk
+    from imaginarium.core.perception.dds_detector import _sdk
 
     _sdk()
     assert not sentry_sdk.get_client().is_active()

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from core.errors import BadInputError
-from core.geometry.boxes import object_box
-from core.geometry.camera import (DEFAULT_FOCAL_MM, back_project, intrinsics_from_exif, intrinsics_from_fov,
+from imaginarium.core.errors import BadInputError
+from imaginarium.core.geometry.boxes import object_box
+from imaginarium.core.geometry.camera import (DEFAULT_FOCAL_MM, back_project, intrinsics_from_exif, intrinsics_from_fov,
                                   resolve_intrinsics)
-from core.geometry.room import estimate_room, to_world
-from core.geometry.synthetic import SyntheticBox, SyntheticRoom, look_pose, render_depth
+from imaginarium.core.geometry.room import estimate_room, to_world
+from imaginarium.testkit.synthetic_scenes import SyntheticBox, SyntheticRoom, look_pose, render_depth
 
 W, H = 240, 180
 
@@ -193,7 +193,7 @@ def test_tiny_mask_gives_no_box():
 
 
 def test_hidden_bottom_is_extended_to_the_object_below_not_the_floor():
-    from core.geometry.boxes import SupportSurface
+    from imaginarium.core.geometry.boxes import SupportSurface
 
     table = SyntheticBox((0.0, 1.6, 0.375), (1.2, 0.8, 0.75))
     vase = SyntheticBox((0.0, 1.7, 0.9), (0.25, 0.25, 0.3))

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.errors import BadInputError
-from core.perception.images import load_depth, load_image
+from imaginarium.core.errors import BadInputError
+from imaginarium.core.perception.images import load_depth, load_image
 
 
 def _rgb(h=120, w=160):

@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.config import DetectionSettings, Settings
-from core.errors import ConfigError, MissingWeightsError
-from core.geometry.camera import intrinsics_from_fov
-from core.perception.depth_anything import DepthAnythingBackend, model_input_size, preprocess
-from core.perception.grounding_dino import GroundingDinoLocal, nms
-from core.perception.pipeline import perceive
+from imaginarium.core.config import DetectionSettings, Settings
+from imaginarium.core.errors import ConfigError, MissingWeightsError
+from imaginarium.core.geometry.camera import intrinsics_from_fov
+from imaginarium.core.perception.depth_anything import DepthAnythingBackend, model_input_size, preprocess
+from imaginarium.core.perception.grounding_dino import GroundingDinoLocal, nms
+from imaginarium.core.perception.pipeline import perceive
 
 from .scenes import write_scene
 from .tiny_models import tiny_depth_anything, tiny_grounding_dino

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.cli import main as cli_main
-from core.config import Secrets, Settings
-from core.errors import BadInputError, CancelledError, ConfigError, MissingWeightsError
-from core.perception.pipeline import perceive
-from core.schema import Observation
-from core.worker.context import JobContext
-from core.worker.registry import resolve
+from imaginarium.core.cli import main as cli_main
+from imaginarium.core.config import Secrets, Settings
+from imaginarium.core.errors import BadInputError, CancelledError, ConfigError, MissingWeightsError
+from imaginarium.core.perception.pipeline import perceive
+from imaginarium.core.schema import Observation
+from imaginarium.core.worker.context import JobContext
+from imaginarium.core.worker.registry import resolve
 
 from .scenes import write_scene
 

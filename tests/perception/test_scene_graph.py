@@ -6,12 +6,12 @@ import json
 import numpy as np
 import pytest
 
-from core.errors import BadInputError
-from core.perception.detections_file import load_detections
-from core.perception.masks import decode_rle, encode_rle, suppress_duplicates
-from core.perception.protocols import RawDetection, VlmAnswer, VlmObjectAnswer
-from core.perception.scene_graph import Item, build_scene_graph
-from core.schema import Box3D, Plane
+from imaginarium.core.errors import BadInputError
+from imaginarium.core.perception.detections_file import load_detections
+from imaginarium.core.perception.masks import decode_rle, encode_rle, suppress_duplicates
+from imaginarium.core.perception.protocols import RawDetection, VlmAnswer, VlmObjectAnswer
+from imaginarium.core.perception.scene_graph import Item, build_scene_graph
+from imaginarium.core.schema import Box3D, Plane
 
 WALLS = [Plane("floor", "floor", (0, 0, 1), 0.0), Plane("wall_0", "wall", (0, -1, 0), -4.0),
          Plane("wall_1", "wall", (1, 0, 0), -2.0), Plane("ceiling", "ceiling", (0, 0, -1), -2.6)]

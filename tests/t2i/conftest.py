@@ -28,7 +28,7 @@ def _random_lora_state(transformer, rank: int = RANK, seed: int = 1) -> dict:
 
 @pytest.fixture(scope="session")
 def tiny_flux_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from core.t2i.random_build import build_random_flux
+    from imaginarium.testkit.random_models import build_random_flux
 
     folder = tmp_path_factory.mktemp("tiny-flux")
     pipe = build_random_flux("tiny", folder=folder / "build")
@@ -72,6 +72,6 @@ def lora_files(tiny_flux_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture()
 def tiny_pipe(tiny_flux_dir: Path):
     """A fresh pipeline per test (LoRA fusing changes weights in place)."""
-    from core.t2i.loading import load_pipeline
+    from imaginarium.core.t2i.loading import load_pipeline
 
     return load_pipeline(str(tiny_flux_dir), device="cpu")

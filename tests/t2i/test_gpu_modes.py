@@ -19,8 +19,8 @@ CASES = [("gpu", {}), ("encoders_offload", {}), ("model_cpu_offload", {}), ("gro
 
 
 def _run(tiny_flux_dir: Path, lora: Path, run_dir: Path, mode: str, extra: dict) -> tuple[np.ndarray, dict]:
-    from core.worker.context import JobContext
-    from core.worker.registry import resolve
+    from imaginarium.core.worker.context import JobContext
+    from imaginarium.core.worker.registry import resolve
 
     events: list[dict] = []
     params = dict(prompt="a dining room", model=str(tiny_flux_dir), lora=str(lora), device="cuda", memory_mode=mode,

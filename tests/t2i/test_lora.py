@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.t2i.engine import EngineConfig, T2IEngine
-from core.t2i.lora import LoraError, LoraKeyError, LoraRankError, load_lora
-from core.t2i.options import GenerationOptions
+from imaginarium.core.t2i.engine import EngineConfig, T2IEngine
+from imaginarium.core.t2i.lora import LoraError, LoraKeyError, LoraRankError, load_lora
+from imaginarium.core.t2i.options import GenerationOptions
 
 from .conftest import RANK
 

@@ -6,10 +6,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from core.errors import ConfigError
-from core.t2i.memory import GIB, module_bytes, plan_memory
-from core.t2i.options import normalise_memory_mode
-from core.t2i.speed import SpeedOptions
+from imaginarium.core.errors import ConfigError
+from imaginarium.core.t2i.memory import GIB, module_bytes, plan_memory
+from imaginarium.core.t2i.options import normalise_memory_mode
+from imaginarium.core.t2i.speed import SpeedOptions
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def flux_dev_on_meta():
     from diffusers import AutoencoderKL, FluxTransformer2DModel
     from transformers import CLIPTextConfig, CLIPTextModel, T5Config, T5EncoderModel
 
-    from core.t2i import random_build as rb
+    from imaginarium.testkit import random_models as rb
 
     with torch.device("meta"):
         return SimpleNamespace(transformer=FluxTransformer2DModel(**rb.FULL_TRANSFORMER).to(torch.bfloat16),
@@ -67,8 +67,8 @@ def test_fp8_with_compile_is_refused():
 
 
 def test_fused_qkv_gives_the_same_image_and_frees_the_copies(tiny_flux_dir):
-    from core.t2i.engine import EngineConfig, T2IEngine
-    from core.t2i.options import GenerationOptions
+    from imaginarium.core.t2i.engine import EngineConfig, T2IEngine
+    from imaginarium.core.t2i.options import GenerationOptions
 
     opts = GenerationOptions(prompt="a study", width=32, height=32, steps=2, max_sequence_length=32)
     cfg = dict(model=str(tiny_flux_dir), device="cpu", width=32, height=32)
@@ -86,7 +86,7 @@ def test_meta_device_builder_fills_every_parameter():
     import torch
     from diffusers import FluxTransformer2DModel
 
-    from core.t2i.random_build import TINY_TRANSFORMER, _materialise
+    from imaginarium.testkit.random_models import TINY_TRANSFORMER, _materialise
 
     model = _materialise(FluxTransformer2DModel, dict(TINY_TRANSFORMER), "cpu", torch.bfloat16, seed=0)
     assert all(p.device.type == "cpu" and p.dtype == torch.bfloat16 for p in model.parameters())

@@ -31,8 +31,8 @@ def _data(folder: Path, captions: bool = True) -> Path:
 
 
 def test_two_steps_write_loadable_weights_and_samples(tiny_flux_dir, tmp_path):
-    from core.t2i.engine import EngineConfig, T2IEngine
-    from core.t2i.options import GenerationOptions
+    from imaginarium.core.t2i.engine import EngineConfig, T2IEngine
+    from imaginarium.core.t2i.options import GenerationOptions
 
     out = tmp_path / "lora"
     rc = _script().main(["--model", str(tiny_flux_dir), "--data", str(_data(tmp_path / "data")), "--output", str(out),
@@ -53,7 +53,7 @@ def test_two_steps_write_loadable_weights_and_samples(tiny_flux_dir, tmp_path):
 
 
 def test_images_without_captions_are_refused(tiny_flux_dir, tmp_path):
-    from core.errors import BadInputError
+    from imaginarium.core.errors import BadInputError
 
     with pytest.raises(BadInputError, match="has no caption"):
         _script().main(["--model", str(tiny_flux_dir), "--data", str(_data(tmp_path / "d", captions=False)),

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import BadInputError, CancelledError, ConfigError
-from core.t2i.engine import read_png_metadata
-from core.worker.context import JobContext
-from core.worker.registry import resolve
+from imaginarium.core.errors import BadInputError, CancelledError, ConfigError
+from imaginarium.core.t2i.engine import read_png_metadata
+from imaginarium.core.worker.context import JobContext
+from imaginarium.core.worker.registry import resolve
 
 
 def _params(tiny_flux_dir: Path, run_dir: Path, **kw) -> dict:
@@ -71,7 +71,7 @@ def test_bad_requests_fail_before_loading(bad, error, match, tiny_flux_dir, tmp_
 
 
 def test_missing_model_folder_says_what_to_download(tmp_path):
-    from core.errors import MissingWeightsError
+    from imaginarium.core.errors import MissingWeightsError
 
     with pytest.raises(MissingWeightsError) as info:
         resolve("generate_images")(_params(tmp_path / "nothing-here", tmp_path), JobContext("j4", lambda e: None))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .camera import Intrinsics
+from ..core.geometry.camera import Intrinsics
 
 
 @dataclass

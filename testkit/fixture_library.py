@@ -12,9 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..errors import LibraryError
+from ..core.errors import LibraryError
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 FIXTURE_ASSETS = ("double_bed_oak", "dining_chair_oak", "rug_rect_grey", "bookshelf_low_white")
 
 
