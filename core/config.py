@@ -93,7 +93,9 @@ class RetrievalSettings:
     mirror_views: bool = _doc(True, "Pose: also match the mirrored crop (reads symmetric assets from both sides).")
     small_object_m: float = _doc(0.35, "Pose: objects whose box is smaller than this take the template yaw alone.")
     embed_missing: bool = _doc(True, "Compute missing template embeddings into the library store before matching.")
-    strict_labels: bool = _doc(False, "Fail when a label has no candidate asset (else: note it, leave it unmatched).")
+    strict_labels: bool = _doc(False, "Fail when a label has no candidate asset (else: a labelled placeholder box).")
+    text_model: str = _doc("", "Folder under weights_dir of a sentence-embedding or CLIP text model for mapping "
+                               "labels to library classes; empty = weight-free text similarity.")
 
 
 @dataclass
@@ -127,6 +129,15 @@ class T2ISettings:
 
 
 @dataclass
+class ModelsSettings:
+    hub_endpoint: str = _doc("", "Hugging Face hub address for Download in Preferences → Imaginarium → Models "
+                                 "(a mirror, say); empty = HF_ENDPOINT, else huggingface.co.")
+    converted_dir: str = _doc("~/.cache/imaginarium/converted",
+                              "Where original-format checkpoints (.pth) are converted to when their own folder "
+                              "is read-only.")
+
+
+@dataclass
 class Settings:
     paths: PathSettings = field(default_factory=PathSettings)
     device: DeviceSettings = field(default_factory=DeviceSettings)
@@ -137,6 +148,7 @@ class Settings:
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     layout: LayoutSettings = field(default_factory=LayoutSettings)
     t2i: T2ISettings = field(default_factory=T2ISettings)
+    models: ModelsSettings = field(default_factory=ModelsSettings)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> "Settings":
@@ -215,8 +227,10 @@ class Secrets:
 
     anthropic_api_key: Secret = Secret("")
     dds_api_token: Secret = Secret("")
+    hf_token: Secret = Secret("")  # Hugging Face: downloads of gated models (FLUX.1-dev)
 
-    ENV_NAMES = {"anthropic_api_key": ("ANTHROPIC_API_KEY",), "dds_api_token": ("DDS_API_TOKEN", "DDS_CLOUDAPI_TOKEN")}
+    ENV_NAMES = {"anthropic_api_key": ("ANTHROPIC_API_KEY",), "dds_api_token": ("DDS_API_TOKEN", "DDS_CLOUDAPI_TOKEN"),
+                 "hf_token": ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
 
     @classmethod
     def gather(cls, preferences: Mapping[str, str] | None = None, env: Mapping[str, str] | None = None) -> "Secrets":
@@ -229,6 +243,10 @@ class Secrets:
             if not value:
                 value = next((env[e].strip() for e in env_names if env.get(e, "").strip()), "")
             values[name] = Secret(value)
+        from .errors import register_secret
+
+        for v in values.values():  # from now on no error message, fix or log line can print them
+            register_secret(v)
         return cls(**values)
 
     def __repr__(self) -> str:

@@ -8,7 +8,48 @@ the same class comes back out on the Blender side (:func:`error_from_dict`).
 """
 from __future__ import annotations
 
-from typing import Any
+import re
+import urllib.parse
+from typing import Any, Iterable
+
+REDACTED = "[redacted]"
+_MIN_SECRET_CHARS = 6  # shorter values would redact ordinary words; real keys and tokens are far longer
+_SECRETS: set[str] = set()
+# Shapes of keys that must never be shown even when nobody registered them (an Anthropic key pasted into a
+# proxy's error page, a bearer header echoed back).
+_KEY_SHAPES = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}|(?i:bearer)\s+(?=[A-Za-z0-9._\-]*\d)[A-Za-z0-9._\-]{8,}")
+
+
+def register_secret(value: Any) -> None:
+    """Remember a configured key or token so every later error message, fix and detail is scrubbed of it.
+
+    Called where a secret is put to use (the cloud clients' constructors, the worker when it
+    receives keys). Registration lasts for the process: a key once used must stay unprintable.
+    """
+    text = str(value or "").strip()
+    if len(text) >= _MIN_SECRET_CHARS:
+        _SECRETS.add(text)
+
+
+def redact(text: Any, secrets: Iterable[Any] | None = None) -> str:
+    """``text`` with every configured secret (and anything shaped like an API key) replaced by ``[redacted]``.
+
+    Why more than one spelling: a remote server may echo the token URL-encoded (in a query
+    string it logs) or JSON-escaped, so each secret is also removed in those forms.
+    ``secrets`` adds to the registered ones; empty and very short values are ignored.
+    """
+    out = str(text)
+    values = set(_SECRETS)
+    for value in secrets or ():
+        value = str(value or "").strip()
+        if len(value) >= _MIN_SECRET_CHARS:
+            values.add(value)
+    for value in sorted(values, key=len, reverse=True):  # longest first: one key may contain another
+        for form in {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value),
+                     value.replace("\\", "\\\\").replace('"', '\\"')}:
+            if form:
+                out = out.replace(form, REDACTED)
+    return _KEY_SHAPES.sub(REDACTED, out)
 
 
 class ImaginariumError(Exception):
@@ -17,10 +58,12 @@ class ImaginariumError(Exception):
     default_fix = "See the log for details, then retry."
 
     def __init__(self, message: str, fix: str | None = None, **details: Any) -> None:
-        self.message = message
-        self.fix = fix or self.default_fix
-        self.details = details
-        super().__init__(f"{message} — {self.fix}")
+        # Scrubbed here, once, so no path (CLI stderr, the worker's error event, a run log) can show a key
+        # that a remote error body echoed back.
+        self.message = redact(message)
+        self.fix = redact(fix or self.default_fix)
+        self.details = {k: _redact_plain(v) for k, v in details.items()}
+        super().__init__(f"{self.message} — {self.fix}")
 
     @property
     def kind(self) -> str:
@@ -52,7 +95,8 @@ class ConfigError(ImaginariumError):
 
 
 class MissingWeightsError(ImaginariumError):
-    default_fix = "Download the checkpoint listed in weights/README.md into the weights folder set in preferences."
+    default_fix = ("Download it in Preferences → Imaginarium → Models (Download next to the model), or put its files "
+                   "in the weights folder by hand (see weights/README.md).")
 
 
 class BadInputError(ImaginariumError):
@@ -124,6 +168,17 @@ def error_from_dict(data: dict[str, Any]) -> ImaginariumError:
     if cls is SchemaError:
         err.field = str((data.get("details") or {}).get("field", ""))  # type: ignore[attr-defined]
     return err
+
+
+def _redact_plain(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redact_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [_redact_plain(v) for v in value]
+        return items if isinstance(value, list) else tuple(items)
+    return value
 
 
 def _plain(value: Any) -> Any:

@@ -14,6 +14,9 @@ from typing import Any
 import bpy
 from mathutils import Matrix
 
+from ..core.errors import BadInputError
+from ..core.schema import Relation
+
 PREFIX = "imaginarium_"
 ROLE = PREFIX + "role"            # "run" (collection), "object", "structure", "camera"
 RUN_ID = PREFIX + "run_id"
@@ -21,7 +24,7 @@ OBJECT_ID = PREFIX + "object_id"
 ASSET_ID = PREFIX + "asset_id"
 CANDIDATES = PREFIX + "candidates"  # JSON list of {"asset_id", "score"}, best first
 PINNED = PREFIX + "pinned"
-RELATION = PREFIX + "relation"
+RELATION = PREFIX + "relation"      # a Relation's plain word ("floor", "on", …)
 PARENT = PREFIX + "parent"
 WALLS = PREFIX + "walls"            # JSON list of wall ids
 INNER_SPACE = PREFIX + "inner_space"
@@ -31,6 +34,7 @@ TEXTURES = PREFIX + "textures"      # JSON {"floor": id, ...} (on the run collec
 TEXTURE_ID = PREFIX + "texture_id"
 BUILD_MATRIX = PREFIX + "build_matrix"  # structure objects: matrix_world when built (JSON)
 CAMERA = PREFIX + "camera"          # JSON {"width", "height", "ycor"} on the camera object
+NOTES = PREFIX + "notes"            # JSON list of the placement's notes (guesses and fallbacks)
 
 
 def matrix_from_rows(rows: Any) -> Matrix:
@@ -64,10 +68,11 @@ def tag_placement(obj: bpy.types.Object, placement: Any, run_id: str, candidates
     obj[ASSET_ID] = placement.asset_id
     obj[CANDIDATES] = json.dumps(candidates)
     obj[PINNED] = bool(placement.pinned)
-    obj[RELATION] = placement.relation
+    obj[RELATION] = Relation(placement.relation).value
     obj[PARENT] = placement.parent or ""
     obj[WALLS] = json.dumps(list(placement.walls))
     obj[INNER_SPACE] = placement.inner_space or ""
+    obj[NOTES] = json.dumps(list(placement.notes))
 
 
 def placement_fields(obj: bpy.types.Object) -> dict[str, Any]:
@@ -79,11 +84,32 @@ def placement_fields(obj: bpy.types.Object) -> dict[str, Any]:
         "transform": transform,
         "scale": scale,
         "parent": str(obj.get(PARENT, "")) or None,
-        "relation": str(obj.get(RELATION, "floor")),
+        "relation": relation_of(obj),
         "pinned": bool(obj.get(PINNED, False)),
         "inner_space": str(obj.get(INNER_SPACE, "")) or None,
         "walls": list(json.loads(obj.get(WALLS, "[]"))),
+        "notes": object_notes(obj),
     }
+
+
+def relation_of(obj: bpy.types.Object) -> Relation:
+    """The object's relation, checked: a word the artist mistyped in its custom properties is an error that says so."""
+    value = str(obj.get(RELATION, Relation.FLOOR.value))
+    try:
+        return Relation(value)
+    except ValueError:
+        raise BadInputError(f"{obj.name}: {RELATION} = {value!r} is not a relation.",
+                            f"Set it to one of {', '.join(r.value for r in Relation)} "
+                            "(Object Properties → Custom Properties).") from None
+
+
+def object_notes(obj: bpy.types.Object) -> list[str]:
+    """The notes a build wrote on ``obj`` (empty when none, or when the property was edited into non-JSON)."""
+    try:
+        notes = json.loads(obj.get(NOTES, "[]"))
+    except ValueError:
+        return []
+    return [str(n) for n in notes] if isinstance(notes, list) else []
 
 
 def role(id_block: Any) -> str:

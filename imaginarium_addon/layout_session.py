@@ -1,12 +1,15 @@
-"""Solve a run's layout, build it, and re-solve it after the artist's edits — on Blender's main thread.
+"""A run's room in Blender: build its solved layout, read the artist's edits back, re-solve around them.
 
-The run folder is the memory: ``observation.json`` and ``candidates.json`` (written by the
-worker) define the problem, ``layout.json`` is the last solved layout. The run's collection
-records its run folder and library, so re-optimising works after the .blend is saved and
-reopened. Solving takes tens of milliseconds (see scripts/bench_layout.py), so it runs inline.
+Solving is :mod:`core.pipeline`'s (``solve_stage``, ``load_problem``); this module is the Blender
+side of it, on the main thread. The run folder is the memory: ``observation.json`` and
+``candidates.json`` (written by the worker) define the problem, ``layout.json`` is the last
+solved layout (committed as the solve stage's output, so a re-run of the pipeline keeps it). The
+run's collection records its run folder and library, so re-optimising works after the .blend is
+saved and reopened. Solving takes tens of milliseconds (scripts/bench_layout.py), so it runs inline.
 """
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any, Callable
@@ -14,11 +17,13 @@ from typing import Any, Callable
 import bpy
 import numpy as np
 
-from ..core.config import LayoutSettings
+from ..core import pipeline
+from ..core.config import LayoutSettings, Settings
 from ..core.errors import LibraryError
-from ..core.layout.problem import LayoutProblem, build_problem, problem_from_layout
+from ..core.layout.problem import LayoutProblem, problem_from_layout
 from ..core.layout.scaling import strategy_scale
-from ..core.layout.solver import reoptimise, solve
+from ..core.layout.solver import reoptimise
+from ..core.runfolder import ensure_run_id
 from ..core.schema import CandidateSet, Layout, Observation
 from . import layout_props as lp
 from .scene_builder import apply_layout, build_layout, read_layout
@@ -27,23 +32,20 @@ RUN_DIR = lp.PREFIX + "run_dir"
 LIBRARY_DIR = lp.PREFIX + "library_dir"
 MOVE_TOL_M = 1e-3      # a placement moved more than this since the last solve counts as the artist's edit
 TURN_TOL_RAD = 1e-3
-_problems: dict[tuple[str, str], tuple[tuple[float, ...], LayoutProblem]] = {}
+_MEMO_SIZE = 4
+# A memo, not state: problems keyed on the content of everything they are built from (pipeline.solve_key),
+# so the sidebar, which asks on every redraw, does not rebuild one; solving never changes a problem.
+_problem_memo: dict[str, LayoutProblem] = {}
 
 
-def _catalogue(library_dir: str | Path) -> Any:
-    from ..core.library.catalogue import load_catalogue
-
-    return load_catalogue(library_dir)
+def settings() -> Settings:
+    """The settings in force here (IMAGINARIUM_CONFIG and IMAGINARIUM_* variables over the defaults)."""
+    return Settings.load()
 
 
 def library_proxies(library_dir: str | Path) -> Any:
     """The library's collision proxies, or None (the solver then uses each asset's box)."""
-    from ..core.library.store import FeatureStore
-
-    try:
-        return FeatureStore.open(Path(library_dir) / "derived")
-    except LibraryError:
-        return None
+    return pipeline.library_proxies(library_dir)
 
 
 def _textures(library_dir: str | Path) -> Any:
@@ -56,43 +58,51 @@ def _textures(library_dir: str | Path) -> Any:
 
 
 def problem_for(run_dir: str | Path, library_dir: str | Path) -> LayoutProblem:
-    """The run's problem from its observation and candidates (cached until those files change)."""
+    """The run's problem (see :func:`core.pipeline.load_problem`), memoised on its inputs' content."""
+    current = settings()
+    key = pipeline.solve_key(Path(run_dir), library_dir, current)
+    if key not in _problem_memo:
+        while len(_problem_memo) >= _MEMO_SIZE:
+            _problem_memo.pop(next(iter(_problem_memo)))
+        _problem_memo[key] = pipeline.load_problem(run_dir, library_dir, current)
+    return _problem_memo[key]
+
+
+def built_collection(run_dir: str | Path) -> bpy.types.Collection | None:
+    """The collection a previous build of this run made, if it is still in the file (bound to the run's id)."""
     run_dir = Path(run_dir)
-    obs_path, cand_path = run_dir / "observation.json", run_dir / "candidates.json"
-    stamp = tuple(p.stat().st_mtime if p.exists() else -1.0 for p in (obs_path, cand_path))
-    key = (str(run_dir), str(library_dir))
-    cached = _problems.get(key)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    problem = build_problem(Observation.load(obs_path), CandidateSet.load(cand_path), _catalogue(library_dir),
-                            proxies=library_proxies(library_dir))
-    problem.run_id = run_dir.name
-    _problems[key] = (stamp, problem)
-    return problem
+    if not run_dir.is_dir():
+        return None
+    coll = lp.find_run_collection(ensure_run_id(run_dir))
+    if coll is None or Path(str(coll.get(RUN_DIR, ""))).resolve() != run_dir.resolve():
+        return None  # (a copied folder keeps its id: the collection belongs to the original)
+    return coll
 
 
-def solve_and_build(run_dir: str | Path, library_dir: str | Path,
-                    progress: Callable[[float, str], None] | None = None) -> bpy.types.Collection:
-    """Solve the run's problem, save ``layout.json``, build the run's collection.
+def build_run(run_dir: str | Path, library_dir: str | Path, layout: Layout,
+              progress: Callable[[float, str], None] | None = None,
+              notes: list[str] | None = None) -> bpy.types.Collection:
+    """Build the run's solved ``layout`` into its own collection (with reference image, candidates, textures).
 
-    Running again on a run that is already built never undoes the artist's work: the existing
-    collection is re-optimised with the objects they moved (or pinned) kept where they are.
+    The collection is bound to the run folder's own id; the scene camera and render size change
+    only when the artist ticks *Use reference camera* (on by default only in a scene without a
+    camera). ``notes`` receives the build's fallbacks (default lights, unreadable textures, the
+    artist's objects inside the new room). Check :func:`built_collection` first: building over a
+    run the artist has worked on would put every object back where the layout says.
     """
+    from ..core.library.textures import texture_notes
+
     run_dir = Path(run_dir)
-    existing = lp.find_run_collection(run_dir.name)
-    if existing is not None and existing.get(RUN_DIR) == str(run_dir) and (run_dir / "layout.json").is_file():
-        existing[LIBRARY_DIR] = str(library_dir)
-        reoptimise_collection(existing)
-        return existing
-    problem = problem_for(run_dir, library_dir)
-    layout = solve(problem)
-    layout.run_id = problem.run_id
-    layout.save(run_dir / "layout.json")
     observation = Observation.load(run_dir / "observation.json")
-    image = observation.image_path if Path(observation.image_path).is_file() else None
-    coll = build_layout(layout, problem.catalogue, run_id=layout.run_id, reference_image=image,
+    textures = _textures(library_dir)
+    if notes is not None and textures:
+        notes.extend(texture_notes(textures))
+    settings = getattr(bpy.context.scene, "imaginarium", None)
+    coll = build_layout(layout, pipeline.load_catalogue(library_dir), run_dir=run_dir,
+                        reference_image=observation.image_path,
+                        activate_camera=settings.use_reference_camera if settings is not None else None,
                         candidates=CandidateSet.load(run_dir / "candidates.json"),
-                        textures=_textures(library_dir), progress=progress)
+                        textures=textures, progress=progress, notes=notes)
     coll[RUN_DIR], coll[LIBRARY_DIR] = str(run_dir), str(library_dir)
     return coll
 
@@ -113,8 +123,19 @@ def _session(coll: bpy.types.Collection) -> tuple[Path | None, LayoutProblem, An
     if (run_dir / "observation.json").is_file() and (run_dir / "candidates.json").is_file():
         problem = problem_for(run_dir, library_dir)
         return run_dir, problem, problem.catalogue
-    catalogue = _catalogue(library_dir)  # run folder gone: re-solve from the scene alone
-    return None, problem_from_layout(read_layout(coll), catalogue, library_proxies(library_dir)), catalogue
+    catalogue = pipeline.load_catalogue(library_dir)  # run folder gone: re-solve from the scene alone
+    proxies = library_proxies(library_dir)
+    if proxies is None:  # no derived data either: the meshes the artist sees are the collision shapes
+        from .bvh_adapter import CollectionProxies
+
+        proxies = CollectionProxies(coll)
+    return None, problem_from_layout(read_layout(coll), catalogue, proxies), catalogue
+
+
+def _commit(coll: bpy.types.Collection, run_dir: Path | None, layout: Layout) -> None:
+    """Save a re-solved layout as the run's layout.json (the solve stage's output)."""
+    if run_dir is not None:
+        pipeline.commit_layout(run_dir, layout, coll[LIBRARY_DIR], settings())
 
 
 def edited_ids(current: Layout, previous: Layout | None) -> list[str]:
@@ -137,13 +158,17 @@ def edited_ids(current: Layout, previous: Layout | None) -> list[str]:
     return out
 
 
-def reoptimise_collection(coll: bpy.types.Collection, *, only: set[str] | None = None,
-                          pin_edited: bool = True, unpinned: set[str] = frozenset()) -> Layout:
+def reoptimise_run(coll: bpy.types.Collection, *, only: set[str] | None = None, pin_edited: bool = True,
+                   unpinned: set[str] = frozenset(), library_dir: str | Path | None = None) -> tuple[Layout, list[str]]:
     """Read the scene back, keep the artist's edits (unless asked), re-solve the rest, write it back.
 
     ``only``: re-solve just these objects (everything else stays as it is); ``unpinned``: objects
-    re-solved even if they were edited (a swap re-places the swapped object).
+    re-solved even if they were edited (a swap re-places the swapped object); ``library_dir``: the
+    library to use from now on (default: the one the collection was built from). Returns the layout
+    and the ids that were actually re-solved (not pinned, not frozen, not kept as edited).
     """
+    if library_dir is not None:
+        coll[LIBRARY_DIR] = str(library_dir)
     run_dir, problem, catalogue = _session(coll)
     current = read_layout(coll)
     previous = Layout.load(run_dir / "layout.json") if run_dir and (run_dir / "layout.json").is_file() else None
@@ -153,15 +178,23 @@ def reoptimise_collection(coll: bpy.types.Collection, *, only: set[str] | None =
             if p.object_id not in only and not p.pinned:
                 p.pinned = True
                 edited.append(p.object_id)
+    kept = set(edited) if pin_edited else set()
+    resolved = [p.object_id for p in current.placements if not p.pinned and p.object_id not in kept]
     result = reoptimise(current, problem, sorted(set(edited)), pin_edited=pin_edited, previous=previous)
     frozen = {p.object_id for p in read_layout(coll).placements if p.pinned}
     for p in result.placements:  # a temporary freeze must not stick as the artist's pin
         if only is not None and p.object_id not in only:
             p.pinned = p.object_id in frozen
     apply_layout(coll, result, catalogue)
-    if run_dir is not None:
-        result.save(run_dir / "layout.json")
-    return result
+    _commit(coll, run_dir, result)
+    return result, resolved
+
+
+def reoptimise_collection(coll: bpy.types.Collection, *, only: set[str] | None = None,
+                          pin_edited: bool = True, unpinned: set[str] = frozenset(),
+                          library_dir: str | Path | None = None) -> Layout:
+    """:func:`reoptimise_run` without the list of re-solved ids."""
+    return reoptimise_run(coll, only=only, pin_edited=pin_edited, unpinned=unpinned, library_dir=library_dir)[0]
 
 
 def swap_asset(obj: bpy.types.Object, asset_id: str) -> Layout:
@@ -186,8 +219,6 @@ def swap_asset(obj: bpy.types.Object, asset_id: str) -> Layout:
 
 
 def candidates_of(obj: bpy.types.Object) -> list[dict]:
-    import json
-
     try:
         return list(json.loads(obj.get(lp.CANDIDATES, "[]")))
     except ValueError:
@@ -210,11 +241,11 @@ def yaw_of(transform: Any) -> float:
 
 
 def object_details(obj: bpy.types.Object) -> dict[str, str]:
-    """Label, group and support of a built object for the sidebar (label and group come from the run's
-    scene graph when its run folder still exists)."""
+    """Label, group, support and notes of a built object for the sidebar (label and group come from the
+    run's scene graph when its run folder still exists; notes, one per line, from the object itself)."""
     details = {"object_id": str(obj.get(lp.OBJECT_ID, "")), "asset_id": str(obj.get(lp.ASSET_ID, "")),
                "relation": str(obj.get(lp.RELATION, "")), "support": str(obj.get(lp.PARENT, "")) or "none",
-               "label": "", "group": ""}
+               "label": "", "group": "", "notes": "\n".join(lp.object_notes(obj))}
     coll = run_collection_of(obj)
     run_dir = Path(coll.get(RUN_DIR, "")) if coll is not None else None
     if run_dir is not None and (run_dir / "observation.json").is_file() and coll.get(LIBRARY_DIR):
@@ -233,8 +264,7 @@ def settle_collection(coll: bpy.types.Collection, notes: list[str] | None = None
 
     run_dir, _, _ = _session(coll)
     result = settle(coll, read_layout(coll), notes=notes)
-    if run_dir is not None:
-        result.save(run_dir / "layout.json")
+    _commit(coll, run_dir, result)
     return result
 
 

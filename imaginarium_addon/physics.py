@@ -24,10 +24,11 @@ from typing import Any, Callable
 import bpy
 
 from ..core.errors import BadInputError
+from ..core.schema import Relation
 from . import layout_props as lp
 from .scene_builder import apply_layout
 
-ACTIVE_RELATIONS = ("on", "in")
+ACTIVE_RELATIONS = (Relation.ON, Relation.IN)
 COLLISION_MARGIN_M = 0.001
 
 

@@ -1,8 +1,13 @@
-"""Add-on preferences: paths, device, model names, and API keys that are never written to disk.
+"""Add-on preferences: paths, device, the Models section, and API keys that are never written to disk.
 
-The two keys use get/set callbacks backed by this process's memory, so Blender stores
-them nowhere: not in the scene .blend, not in userpref.blend. A key that must survive a
-restart belongs in the environment (ANTHROPIC_API_KEY, DDS_API_TOKEN) before Blender starts.
+The keys (Anthropic, DeepDataSpace, Hugging Face) use get/set callbacks backed by this
+process's memory, so Blender stores them nowhere: not in the scene .blend, not in
+userpref.blend. A key that must survive a restart belongs in the environment
+(ANTHROPIC_API_KEY, DDS_API_TOKEN, HF_TOKEN) before Blender starts.
+
+The Models section lists every model the product uses with its state and size on disk, and
+Download / Cancel / Verify buttons; the work runs in a worker process of its own
+(:mod:`.model_downloads`), and downloads only when Blender's online access is on.
 """
 from __future__ import annotations
 
@@ -69,6 +74,7 @@ class ImaginariumPreferences(bpy.types.AddonPreferences):
     detector_model: bpy.props.StringProperty(name="Cloud detector", default="DINO-X-1.0")
     anthropic_api_key: _secret_property("anthropic_api_key", "Anthropic API key", "ANTHROPIC_API_KEY")
     dds_api_token: _secret_property("dds_api_token", "DeepDataSpace token", "DDS_API_TOKEN")
+    hf_token: _secret_property("hf_token", "Hugging Face token", "HF_TOKEN")
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
@@ -85,13 +91,7 @@ class ImaginariumPreferences(bpy.types.AddonPreferences):
         row.prop(self, "device")
         row.prop(self, "memory_mode")
         col.prop(self, "job_timeout_s")
-        models = layout.box()
-        models.label(text="Local models (see weights/README.md)")
-        models.prop(self, "t2i_model")
-        models.prop(self, "t2i_lora")
-        models.prop(self, "depth_model")
-        models.prop(self, "dinov2_model")
-        models.prop(self, "local_detector")
+        self._draw_models(layout.box())
         box = layout.box()
         box.label(text="Model APIs (keys are kept in memory only, never saved)")
         box.prop(self, "vlm_model")
@@ -101,6 +101,41 @@ class ImaginariumPreferences(bpy.types.AddonPreferences):
         if not bpy.app.online_access:
             box.label(text="Online access is off in Blender's preferences: cloud models will not be called.",
                       icon="INFO")
+
+
+    def _draw_models(self, box: bpy.types.UILayout) -> None:
+        """Models: per model its state and size, the setting naming its folder, Download/Cancel and Verify."""
+        from ..core.models import registry
+        from . import model_downloads
+
+        box.label(text="Models (in the weights folder; see weights/README.md)")
+        box.prop(self, "hf_token")
+        if not bpy.app.online_access:
+            box.label(text="Online access is off in Blender's preferences: Download is disabled.", icon="INFO")
+        try:
+            statuses = model_downloads.statuses()
+        except OSError as exc:  # an unreadable weights folder: say so instead of failing the whole draw
+            box.label(text=f"Cannot read the weights folder: {exc}", icon="ERROR")
+            return
+        for st in statuses:
+            spec = registry.get(st.key)
+            col = box.column(align=True)
+            head = col.row(align=True)
+            head.label(text=f"{spec.label} — {spec.used_for}", icon=_STATE_ICONS.get(st.state, "QUESTION"))
+            job = model_downloads.running(st.key)
+            if job is not None:
+                head.operator("imaginarium.cancel_model_download", text="Cancel", icon="CANCEL").model = st.key
+                col.progress(factor=max(0.0, min(1.0, job.progress)), type="BAR", text=model_downloads.line(st))
+            else:
+                head.operator("imaginarium.download_model", text="Download", icon="IMPORT").model = st.key
+                head.operator("imaginarium.verify_model", text="Verify", icon="CHECKMARK").model = st.key
+                col.label(text=model_downloads.line(st))
+            col.prop(self, _MODEL_PROPS[st.key])
+
+
+_STATE_ICONS = {"installed": "CHECKMARK", "missing": "CANCEL", "incomplete": "ERROR", "not used": "BLANK1"}
+_MODEL_PROPS = {"flux": "t2i_model", "lora": "t2i_lora", "depth": "depth_model", "dinov2": "dinov2_model",
+                "grounding_dino": "local_detector"}
 
 
 def get() -> ImaginariumPreferences | None:

@@ -5,6 +5,23 @@ from __future__ import annotations
 
 import bpy
 
+_REF_CAMERA_KEY = "use_reference_camera_choice"
+
+
+def _get_reference_camera(self: bpy.types.PropertyGroup) -> bool:
+    """The artist's choice once made; until then on only in a scene without a camera of its own."""
+    choice = self.get(_REF_CAMERA_KEY)
+    if choice is not None:
+        return bool(choice)
+    from .run_binding import wants_reference_camera
+
+    scene = self.id_data
+    return wants_reference_camera(scene) if isinstance(scene, bpy.types.Scene) else False
+
+
+def _set_reference_camera(self: bpy.types.PropertyGroup, value: bool) -> None:
+    self[_REF_CAMERA_KEY] = bool(value)
+
 
 class ImaginariumStatus(bpy.types.PropertyGroup):
     job_id: bpy.props.StringProperty(name="Job")
@@ -15,6 +32,8 @@ class ImaginariumStatus(bpy.types.PropertyGroup):
     last_fix: bpy.props.StringProperty(name="Fix")
     worker_state: bpy.props.StringProperty(name="Worker", default="stopped")
     metrics_json: bpy.props.StringProperty(name="Metrics", description="Last layout metrics as JSON")
+    notes_json: bpy.props.StringProperty(name="Notes", description="Notes of the last finished job as a JSON list: "
+                                         "every fallback and guess it made")
 
 
 class ImaginariumGeneratedImage(bpy.types.PropertyGroup):
@@ -43,6 +62,10 @@ class ImaginariumSceneSettings(bpy.types.PropertyGroup):
     detections_path: bpy.props.StringProperty(name="Detections", subtype="FILE_PATH",
                                               description="Optional: your own detections as JSON")
     last_run_dir: bpy.props.StringProperty(name="Last run folder", subtype="DIR_PATH")
+    use_reference_camera: bpy.props.BoolProperty(
+        name="Use reference camera", get=_get_reference_camera, set=_set_reference_camera,
+        description="Building makes the photo's camera the scene camera and sets the render size to the photo's. "
+                    "Off by default when the scene already has a camera of its own")
     pin_edited: bpy.props.BoolProperty(name="Keep my edits", default=True,
                                        description="Objects you moved stay where you put them when re-optimising")
 

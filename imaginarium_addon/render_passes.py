@@ -47,11 +47,14 @@ class RenderedPasses:
 
 
 def render_passes(collection: bpy.types.Collection, out_dir: str | Path, *, samples: int = 8, rgb: bool = True,
-                  light_w: float = 150.0, threads: int = 2, denoise: bool = True,
+                  light_w: float = 150.0, threads: int = 2, denoise: bool = True, own_lights: bool = False,
                   progress: Callable[[float, str], None] | None = None) -> RenderedPasses:
     """Write ``rgb.png``, ``depth.npy`` (float32, H×W metres) and ``masks/<object_id>.png`` into ``out_dir``.
 
-    ``progress(fraction, message)`` is called between the steps.
+    The RGB is lit by a fixed stand-in (a grey world and a ``light_w`` point light under the
+    ceiling) so a generated "photo" does not depend on the build's light rig; ``own_lights``
+    renders with the run's own lights instead (and no stand-in). ``progress(fraction, message)``
+    is called between the steps.
     """
     report = progress or (lambda fraction, message: None)
     cam_obj = lp.camera_object(collection)
@@ -65,6 +68,7 @@ def render_passes(collection: bpy.types.Collection, out_dir: str | Path, *, samp
     extras: list[Any] = []
     try:
         tmp.collection.children.link(collection)
+        _exclude_run_lights(tmp, collection, exclude=not own_lights)
         tmp.camera = cam_obj
         camera_setup.set_render_size(tmp, cam)
         view_layer = tmp.view_layers[0]
@@ -81,7 +85,7 @@ def render_passes(collection: bpy.types.Collection, out_dir: str | Path, *, samp
         rgb_path = None
         if rgb:
             report(0.3, f"rendering RGB with Cycles ({samples} samples)")
-            extras = _stage_lighting(tmp, collection, light_w)
+            extras = [] if own_lights else _stage_lighting(tmp, collection, light_w)
             rgb_path = out / "rgb.png"
             _render_rgb(tmp, rgb_path, samples, threads, denoise)
     finally:
@@ -90,6 +94,22 @@ def render_passes(collection: bpy.types.Collection, out_dir: str | Path, *, samp
             owner.remove(block)
     report(1.0, "render passes written")
     return RenderedPasses(rgb=rgb_path, depth=out / "depth.npy", masks=masks, camera=cam)
+
+
+def _exclude_run_lights(scene: bpy.types.Scene, collection: bpy.types.Collection, exclude: bool) -> None:
+    """Leave the run's lights collection out of this (temporary) scene's view layer; the collection is untouched."""
+    from .lights import lights_collection
+
+    lights = lights_collection(collection)
+    if lights is None:
+        return
+    stack = [scene.view_layers[0].layer_collection]
+    while stack:
+        layer = stack.pop()
+        if layer.collection == lights:
+            layer.exclude = exclude
+            return
+        stack.extend(layer.children)
 
 
 def pixel_rays(cam: Any) -> tuple[np.ndarray, np.ndarray]:

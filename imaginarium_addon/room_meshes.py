@@ -140,14 +140,90 @@ def ceiling_mesh(name: str, poly: Sequence[Point2], z: float) -> Any:
     return _mesh(name, verts, [tuple(reversed(range(len(poly))))], [(x / TILE_M, y / TILE_M) for x, y in poly])
 
 
-def wall_mesh(name: str, seg: tuple[Point2, Point2], z0: float, z1: float, normal: Sequence[float]) -> Any:
-    """A vertical quad from floor to ceiling whose face normal is the wall's inner normal."""
+Opening = tuple[float, float, float, float]  # (u0, u1, z0, z1): metres along the wall from its first end, heights
+MIN_OPENING_M = 0.05     # an opening narrower or lower than this is noise, not a window
+OPENING_DEPTH_M = 0.35   # how far off its wall an object may stand and still open it (the solver puts it flush)
+
+
+def opening_on_wall(seg: tuple[Point2, Point2], normal: Sequence[float], corners: Iterable[Sequence[float]],
+                    z0: float, z1: float) -> Opening | None:
+    """The rectangle an object's box cuts into a wall: its corners projected onto the wall, clipped to it.
+
+    ``corners``: the box's world corners (8 points). None when the box is too far from the
+    wall's plane (it is not in this wall) or its projection misses the wall.
+    """
     (x0, y0), (x1, y1) = seg
     length = math.dist(seg[0], seg[1])
-    verts = [(x0, y0, z0), (x1, y1, z0), (x1, y1, z1), (x0, y0, z1)]
-    uvs = [(0.0, z0 / TILE_M), (length / TILE_M, z0 / TILE_M), (length / TILE_M, z1 / TILE_M), (0.0, z1 / TILE_M)]
+    if length < 1e-6:
+        return None
+    ux, uy = (x1 - x0) / length, (y1 - y0) / length
+    n = math.hypot(normal[0], normal[1]) or 1.0
+    nx, ny = normal[0] / n, normal[1] / n
+    pts = [tuple(c) for c in corners]
+    dist = [(p[0] - x0) * nx + (p[1] - y0) * ny for p in pts]  # signed, into the room
+    if min(dist) > OPENING_DEPTH_M or max(dist) < -OPENING_DEPTH_M:
+        return None
+    us = [(p[0] - x0) * ux + (p[1] - y0) * uy for p in pts]
+    zs = [p[2] for p in pts]
+    u0, u1 = max(0.0, min(us)), min(length, max(us))
+    za, zb = max(z0, min(zs)), min(z1, max(zs))
+    if u1 - u0 < MIN_OPENING_M or zb - za < MIN_OPENING_M:
+        return None
+    return (u0, u1, za, zb)
+
+
+def wall_grid(length: float, z0: float, z1: float,
+              openings: Sequence[Opening] = ()) -> tuple[list[float], list[float], list[tuple[int, int]]]:
+    """The wall as a grid of cells cut at every opening edge, and the cells that stay solid.
+
+    Why a grid: every opening's edges run through the whole wall, so neighbouring cells share
+    their vertices (no T-junctions, no cracks in Cycles) and any number of openings, even
+    overlapping ones, is just a set of cells left out. Returns (us, zs, [(i, j) solid cells]).
+    """
+    us = sorted({0.0, length, *[min(max(o[k], 0.0), length) for o in openings for k in (0, 1)]})
+    zs = sorted({z0, z1, *[min(max(o[k], z0), z1) for o in openings for k in (2, 3)]})
+    us = _merge_close(us)
+    zs = _merge_close(zs)
+    solid = []
+    for i in range(len(us) - 1):
+        for j in range(len(zs) - 1):
+            cu, cz = (us[i] + us[i + 1]) / 2, (zs[j] + zs[j + 1]) / 2
+            if not any(o[0] < cu < o[1] and o[2] < cz < o[3] for o in openings):
+                solid.append((i, j))
+    return us, zs, solid
+
+
+def _merge_close(values: list[float], tol: float = 1e-5) -> list[float]:
+    """Sorted values without near-duplicates; the first and last stay exact (the wall's ends)."""
+    out: list[float] = []
+    for v in values:
+        if not out or v - out[-1] > tol:
+            out.append(v)
+    if len(out) > 1:
+        out[-1] = values[-1]
+    return out
+
+
+def wall_mesh(name: str, seg: tuple[Point2, Point2], z0: float, z1: float, normal: Sequence[float],
+              openings: Sequence[Opening] = ()) -> Any:
+    """A vertical wall from floor to ceiling whose faces point along the wall's inner normal.
+
+    Without openings it is one quad; with openings (windows, doors) it is the grid of
+    :func:`wall_grid` minus the opening cells, so light passes through the holes.
+    """
+    (x0, y0), (x1, y1) = seg
+    length = math.dist(seg[0], seg[1])
+    us, zs, solid = wall_grid(length, z0, z1, openings)
+    ux, uy = ((x1 - x0) / length, (y1 - y0) / length) if length > 0 else (0.0, 0.0)
+    nz = len(zs)
+    verts = [(x0 + ux * u, y0 + uy * u, z) for u in us for z in zs]
+    uvs = [(u / TILE_M, z / TILE_M) for u in us for z in zs]
     # Winding (p0, p1, p1+up, p0+up) has normal (p1 - p0) × up = (dy, -dx, 0); flip it if it points out.
-    face: tuple[int, ...] = (0, 1, 2, 3)
-    if (y1 - y0) * normal[0] - (x1 - x0) * normal[1] < 0:
-        face = (3, 2, 1, 0)
-    return _mesh(name, verts, [face], uvs)
+    flip = (y1 - y0) * normal[0] - (x1 - x0) * normal[1] < 0
+    faces = []
+    for i, j in solid:
+        face = (i * nz + j, (i + 1) * nz + j, (i + 1) * nz + j + 1, i * nz + j + 1)
+        faces.append(tuple(reversed(face)) if flip else face)
+    used = sorted({v for f in faces for v in f})  # drop grid points only openings touch
+    index = {v: k for k, v in enumerate(used)}
+    return _mesh(name, [verts[v] for v in used], [tuple(index[v] for v in f) for f in faces], [uvs[v] for v in used])

@@ -1,4 +1,4 @@
-"""Where run folders go: one per input and settings, so re-running reuses finished stages."""
+"""Where run folders go (one per input and settings, so re-running reuses finished stages), and their ids."""
 from __future__ import annotations
 
 import hashlib
@@ -41,3 +41,13 @@ def library_dir() -> Path | None:
     if prefs is None or not prefs.library_dir:
         return None
     return Path(bpy.path.abspath(prefs.library_dir))
+
+
+def run_id(run_dir: str | Path) -> str:
+    """The run folder's own id (its ``run.json``): bind a collection to this, never to the folder's name.
+
+    A folder that is deleted and made again, or renamed, then never revives an old collection.
+    """
+    from ..core.runfolder import run_id as folder_run_id
+
+    return folder_run_id(run_dir)

@@ -7,6 +7,9 @@ timers never fire, so tests call ``step()`` themselves.
 """
 from __future__ import annotations
 
+import json
+
+import traceback
 from typing import Any, Callable
 
 import bpy
@@ -14,12 +17,16 @@ import bpy
 from ..core.config import Secrets
 from ..core.errors import ImaginariumError
 from . import EXTENSION_ROOT, preferences
+from .panel_words import for_panel
 from .worker_client import Job, WorkerClient
 
 POLL_INTERVAL_S = 0.1
+UNEXPECTED_FIX = ("This is a bug in Imaginarium: the traceback is in the system console (Window → Toggle System "
+                  "Console); please report it with that text.")
 _client: WorkerClient | None = None
+_client_identity: tuple[Any, ...] = ()
 _current: Job | None = None
-_on_done: dict[str, Callable[[Job], None]] = {}
+_on_done: dict[str, Callable[[Job], str | None]] = {}
 
 
 def settings_env() -> dict[str, str]:
@@ -41,14 +48,33 @@ def settings_env() -> dict[str, str]:
     return env
 
 
+def _worker_identity() -> tuple[Any, ...]:
+    """What the running worker was started with: interpreter, time limit, online access and a digest of the
+    keys (never the keys themselves). A change to any of them means the next job needs a new worker."""
+    import hashlib
+
+    prefs = preferences.get()
+    python = bpy.path.abspath(prefs.worker_python) if prefs and prefs.worker_python else None
+    keys = hashlib.sha256(json.dumps(sorted(preferences.secret_values().items())).encode()).hexdigest() \
+        if bpy.app.online_access else ""
+    return python, prefs.job_timeout_s if prefs else 1800.0, bool(bpy.app.online_access), keys
+
+
 def client() -> WorkerClient:
-    """The session's client, created from the preferences on first use (and again when they change)."""
-    global _client
+    """The session's client, created from the preferences on first use (and again when they change).
+
+    Any change that the worker sees — a settings preference, the Worker Python, the time limit, the keys,
+    online access — takes effect on the next click: the idle worker is stopped and a new one starts.
+    """
+    global _client, _client_identity
     wanted = settings_env()
-    if _client is not None and _current is None and any(_client.extra_env.get(k) != v for k, v in wanted.items()):
+    identity = _worker_identity()
+    changed = any(_client.extra_env.get(k) != v for k, v in wanted.items()) if _client is not None else False
+    if _client is not None and _current is None and (changed or identity != _client_identity):
         _client.stop()  # preferences changed: the next job starts a worker that sees them
         _client = None
     if _client is None:
+        _client_identity = identity
         prefs = preferences.get()
         key_vars = tuple(name for names in Secrets.ENV_NAMES.values() for name in names)
         if bpy.app.online_access:
@@ -66,8 +92,11 @@ def client() -> WorkerClient:
     return _client
 
 
-def submit(op: str, params: dict[str, Any], label: str, on_done: Callable[[Job], None] | None = None) -> Job:
-    """Send a job and start polling it; ``on_done`` runs on the main thread when it finishes."""
+def submit(op: str, params: dict[str, Any], label: str, on_done: Callable[[Job], str | None] | None = None) -> Job:
+    """Send a job and start polling it; ``on_done`` runs on the main thread when it finishes.
+
+    ``on_done`` may return a short summary for the Status line ("done — …") and may raise: see :func:`_finish`.
+    """
     global _current
     job = client().submit(op, params)
     _current = job
@@ -77,10 +106,28 @@ def submit(op: str, params: dict[str, Any], label: str, on_done: Callable[[Job],
     if status is not None:
         status.job_id, status.job_label, status.progress, status.message = job.id, label, 0.0, "starting…"
         status.last_error = status.last_fix = ""
+        status.notes_json = "[]"
         status.worker_state = "running"
     if not bpy.app.timers.is_registered(step):
         bpy.app.timers.register(step, first_interval=POLL_INTERVAL_S)
     return job
+
+
+def set_notes(notes: list[str]) -> None:
+    """Show a finished job's notes in the Status section ("done — N notes" and the list)."""
+    status = _status()
+    if status is not None:
+        status.notes_json = json.dumps([str(n) for n in notes])
+
+
+def notes() -> list[str]:
+    """The notes the Status section shows (empty when none, or unreadable)."""
+    status = _status()
+    try:
+        value = json.loads(status.notes_json) if status is not None and status.notes_json else []
+    except ValueError:
+        return []
+    return [str(n) for n in value] if isinstance(value, list) else []
 
 
 def current_job() -> Job | None:
@@ -113,26 +160,44 @@ def step() -> float | None:
 
 
 def report_error(error: ImaginariumError) -> None:
+    """Show an error and its fix in the Status section, in the panel's words (no command-line flags)."""
     status = _status()
     if status is not None:
-        status.last_error, status.last_fix = error.message, error.fix
+        status.last_error, status.last_fix = for_panel(error)
 
 
 def _finish(job: Job, status: Any) -> None:
+    """Mirror a finished job, then run its callback; "done" is said only once the callback succeeded.
+
+    A callback may chain the next job (then that job's status shows), return a short summary
+    (shown after "done"), or raise: any exception becomes the Status section's error with its
+    message, typed or not, so a failing build never reads as done.
+    """
     status.worker_state = "idle" if _client is not None and _client.alive else "stopped"
     status.job_id = ""
     if job.error is not None:
         status.message = "cancelled" if job.state == "cancelled" else "failed"
         if job.state != "cancelled":
             report_error(job.error)
-    else:
-        status.message = "done"
     callback = _on_done.pop(job.id, None)
+    summary = None
     if callback is not None:
         try:
-            callback(job)
+            summary = callback(job)
         except ImaginariumError as exc:
+            status.message = "failed"
             report_error(exc)
+            return
+        except Exception as exc:  # a bug: show it where the user looks, keep the traceback for the report
+            traceback.print_exc()
+            status.message = "failed"
+            report_error(ImaginariumError(f"{type(exc).__name__}: {exc}", UNEXPECTED_FIX))
+            return
+    if job.error is None and _current is None:  # a chained job, if any, shows its own progress
+        shown = notes()
+        tail = f"{len(shown)} note{'s' if len(shown) != 1 else ''}" if shown else ""
+        parts = [p for p in ((summary if isinstance(summary, str) else ""), tail) if p]
+        status.message = "done — " + ", ".join(parts) if parts else "done"
 
 
 def _status_bar(text: str | None) -> None:

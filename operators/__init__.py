@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import bpy
 
-from . import from_image, generate, layout_ops, library_ops, object_ops, worker_env_ops, worker_ops
+from . import (from_image, generate, layout_ops, library_ops, model_ops, object_ops, render_ops, worker_env_ops,
+               worker_ops)
 
-MODULES = [worker_ops, worker_env_ops, generate, from_image, layout_ops, object_ops, library_ops]
+MODULES = [worker_ops, worker_env_ops, generate, from_image, layout_ops, object_ops, library_ops, render_ops,
+           model_ops]
 CLASSES: list[type] = [cls for module in MODULES for cls in module.CLASSES]
 
 
@@ -17,5 +19,6 @@ def register() -> None:
 def unregister() -> None:
     worker_env_ops.cancel()
     library_ops.cancel()
+    model_ops.cancel()
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

@@ -7,13 +7,15 @@ import bpy
 
 from ..core.errors import ImaginariumError
 from ..imaginarium_addon import worker_runtime
+from ..imaginarium_addon.panel_words import for_panel
 from ..imaginarium_addon.worker_client import Job
 
 
 def fail(op: bpy.types.Operator, exc: ImaginariumError) -> set[str]:
     """Show the reason and its fix in the Status section and as the operator's report."""
     worker_runtime.report_error(exc)
-    op.report({"ERROR"}, exc.one_line())
+    message, fix = for_panel(exc)
+    op.report({"ERROR"}, f"{message} — {fix}" if fix else message)
     return {"CANCELLED"}
 
 

@@ -52,11 +52,12 @@ class IMAGINARIUM_OT_reoptimise(bpy.types.Operator):
                 self.report({"ERROR"}, "Select the room's objects to re-optimise")
                 return {"CANCELLED"}
         try:
-            result = layout_session.reoptimise_collection(coll, only=only,
-                                                          pin_edited=context.scene.imaginarium.pin_edited)
+            _, resolved = layout_session.reoptimise_run(coll, only=only,
+                                                        pin_edited=context.scene.imaginarium.pin_edited)
         except ImaginariumError as exc:
             return fail(self, exc)
-        self.report({"INFO"}, f"Re-optimised {len(result.placements)} objects")
+        kept = "" if resolved else " (each one is pinned, or kept where you moved it)"
+        self.report({"INFO"}, f"Re-optimised {len(resolved)} object{'s' if len(resolved) != 1 else ''}{kept}")
         return {"FINISHED"}
 
 

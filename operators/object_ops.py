@@ -1,5 +1,7 @@
-"""Selected-object actions: swap its asset (next candidate or a chosen one), pin / unpin, re-optimise around it."""
+"""Selected-object actions: swap its asset, pin / unpin, re-optimise around it, restore a removed object."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import bpy
 
@@ -96,4 +98,88 @@ class IMAGINARIUM_OT_reoptimise_around(bpy.types.Operator):
         return {"FINISHED"}
 
 
-CLASSES = [IMAGINARIUM_OT_swap_asset, IMAGINARIUM_OT_toggle_pin, IMAGINARIUM_OT_reoptimise_around]
+_removed_memo: dict[str, tuple[float, list[dict[str, str]]]] = {}
+
+
+def removed_in_run(coll: bpy.types.Collection | None) -> list[dict[str, str]]:
+    """Objects of the run kept but not placed (the VLM's keep = false, absorbed by a composite…), for the panel.
+
+    Read from the run's observation.json, re-read only when that file changed (the panel draws often).
+    """
+    if coll is None:
+        return []
+    path = Path(coll.get(layout_session.RUN_DIR, "")) / "observation.json"
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return []
+    cached = _removed_memo.get(str(path))
+    if cached is None or cached[0] != stamp:
+        from ..core.perception.verdicts import removed_objects
+        from ..core.schema import Observation
+
+        try:
+            cached = (stamp, removed_objects(Observation.load(path)))
+        except ImaginariumError:  # a damaged run folder: the panel still draws; Restore reports it
+            cached = (stamp, [])
+        _removed_memo[str(path)] = cached
+    return cached[1]
+
+
+def restore_removed(coll: bpy.types.Collection, object_id: str) -> None:
+    """Put a removed object back: clear its ``removed`` in observation.json, place it, re-solve around it.
+
+    The other objects stay where they are (the artist's edits included): the restored object is
+    solved once with the run's problem, added to the scene as it is, and then re-optimised alone.
+    """
+    from ..core.errors import LibraryError
+    from ..core.layout.solver import solve
+    from ..core.perception.verdicts import restore_object
+    from ..imaginarium_addon.scene_builder import read_layout
+
+    run_dir = Path(coll.get(layout_session.RUN_DIR, ""))
+    library_dir = coll.get(layout_session.LIBRARY_DIR)
+    if not (run_dir / "observation.json").is_file() or not library_dir:
+        raise LibraryError(f"The run folder of {coll.name} is gone, so its removed objects cannot be restored.",
+                           "Build the room again from the From Image section.")
+    restore_object(run_dir, object_id)
+    problem = layout_session.problem_for(run_dir, library_dir)
+    if object_id not in problem.by_id():
+        raise LibraryError(f"{object_id} is restored in the run, but it has no candidate asset to place.",
+                           "Build the room again from the From Image section (matching will include it).")
+    placement = solve(problem).by_id()[object_id]
+    current = read_layout(coll)
+    current.placements = [p for p in current.placements if p.object_id != object_id] + [placement]
+    layout_session.build_run(run_dir, library_dir, current)
+    layout_session.reoptimise_collection(coll, only={object_id}, unpinned={object_id})
+
+
+class IMAGINARIUM_OT_restore_object(bpy.types.Operator):
+    """Place an object that was removed (the VLM doubted it, or a composite asset absorbed it) back in the room"""
+
+    bl_idname = "imaginarium.restore_object"
+    bl_label = "Restore"
+    bl_options = {"REGISTER", "UNDO"}
+
+    run_id: bpy.props.StringProperty(name="Run")
+    object_id: bpy.props.StringProperty(name="Object")
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return True
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        coll = lp.find_run_collection(self.run_id)
+        if coll is None:
+            self.report({"ERROR"}, f"No room of run {self.run_id!r} is in this file")
+            return {"CANCELLED"}
+        try:
+            restore_removed(coll, self.object_id)
+        except ImaginariumError as exc:
+            return fail(self, exc)
+        self.report({"INFO"}, f"Restored {self.object_id}")
+        return {"FINISHED"}
+
+
+CLASSES = [IMAGINARIUM_OT_swap_asset, IMAGINARIUM_OT_toggle_pin, IMAGINARIUM_OT_reoptimise_around,
+           IMAGINARIUM_OT_restore_object]

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import bpy
 
+from ..imaginarium_addon import worker_runtime
+
+MAX_NOTES_SHOWN = 12
+
 
 class IMAGINARIUM_PT_status(bpy.types.Panel):
     bl_space_type = "VIEW_3D"
@@ -21,6 +25,7 @@ class IMAGINARIUM_PT_status(bpy.types.Panel):
             layout.operator("imaginarium.cancel_job", icon="CANCEL")
         elif status.message:
             layout.label(text=status.message)
+        _draw_notes(layout, worker_runtime.notes())
         if status.last_error:
             box = layout.box()
             box.alert = True
@@ -29,6 +34,20 @@ class IMAGINARIUM_PT_status(bpy.types.Panel):
         row = layout.row(align=True)
         row.operator("imaginarium.ping_worker", icon="PLAY")
         row.operator("imaginarium.stop_worker", icon="X")
+
+
+def _draw_notes(layout: bpy.types.UILayout, notes: list[str]) -> None:
+    """The last job's notes: every fallback and guess, so "done" never hides one."""
+    if not notes:
+        return
+    box = layout.box()
+    box.label(text=f"Notes ({len(notes)})", icon="INFO")
+    col = box.column(align=True)
+    for note in notes[:MAX_NOTES_SHOWN]:
+        col.label(text=note[:120])
+    if len(notes) > MAX_NOTES_SHOWN:
+        col.label(text=f"… and {len(notes) - MAX_NOTES_SHOWN} more: select an object for its own notes, or read "
+                       "the run folder's observation.json")
 
 
 CLASSES = [IMAGINARIUM_PT_status]

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.layout import build_problem, reoptimise, solve  # noqa: E402
 from core.layout.metrics import evaluate  # noqa: E402
-from core.schema import (AssetRecord, Box3D, Camera, Candidate, CandidateSet, Observation, Plane,  # noqa: E402
-                         PoseHypothesis, RankedAsset, SceneGraph, SceneObject)
+from core.schema import (AssetRecord, Box3D, Camera, Candidate, CandidateSet, Layout, Observation,  # noqa: E402
+                         Plane, PoseHypothesis, RankedAsset, Relation, SceneGraph, SceneObject)
 
 try:
     from tqdm import tqdm
@@ -97,12 +97,13 @@ def bench(n: int, repeats: int, seed: int) -> dict:
         layout = solve(problem)
         solve_ms.append((time.perf_counter() - t0) * 1000)
         left.append(evaluate(layout, problem)["colliding_pairs"])
-        edited = next(p for p in layout.placements if p.relation == "floor")
+        previous = Layout.from_json(layout.to_json())  # what layout.json holds before the artist's edit
+        edited = next(p for p in layout.placements if p.relation == Relation.FLOOR)
         m = [list(row) for row in edited.transform]
         m[0][3] += 0.3
         edited.transform = tuple(tuple(row) for row in m)
         t0 = time.perf_counter()
-        reoptimise(layout, problem, [edited.object_id])
+        reoptimise(layout, problem, [edited.object_id], previous=previous)
         reopt_ms.append((time.perf_counter() - t0) * 1000)
     return {"objects": n, "solve_ms_median": round(statistics.median(solve_ms), 2),
             "solve_ms_max": round(max(solve_ms), 2), "reoptimise_ms_median": round(statistics.median(reopt_ms), 2),

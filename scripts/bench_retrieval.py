@@ -162,8 +162,8 @@ def bench_starter(library: Path, limit: int, embedder_name: str, folder: Path | 
         bar.close()
         embed_s = time.perf_counter() - t0
         index = TemplateIndex.from_store(store, embedder)
-        retriever = Retriever(index, assets, store_access.classes_for({a.retrieval_class for a in assets.values()}),
-                              settings.retrieval)
+        vocabulary, _ = store_access.library_vocabulary(assets, settings)
+        retriever = Retriever(index, assets, vocabulary, settings.retrieval)
         cam = Camera(300.0, 300.0, 112.0, 112.0, 224, 224, [[1, 0, 0, 0], [0, 0, 1, 0], [0, -1, 0, 1.2], [0, 0, 0, 1]])
         embed_t, rank_t, pose_t, hits = [], [], [], 0
         ids = [a for a in index.asset_ids if a in assets][:limit]

@@ -1,4 +1,4 @@
-"""The offline demo: a generated room → rendered "photo" → perceive → match → solve → build, with metrics.
+"""The offline demo: generated room → rendered "photo" → the pipeline (perceive → match → solve) → build, metrics.
 
 Run it with ``make demo`` (or ``.venv/bin/python scripts/demo.py --out out/demo``). It needs no
 weights and no network. What stands in for what is said plainly in the output:
@@ -7,9 +7,10 @@ weights and no network. What stands in for what is said plainly in the output:
   the starter library (the ground truth);
 * its depth map and instance masks come from the same render (ray-cast), standing in for the
   depth model and the detector;
-* everything after that is the real pipeline: ``perceive`` (your own depth + detections, scene
-  graph from geometry alone), ``match`` (classical embedder when DINOv2 weights are absent),
-  the layout solver, and the scene builder.
+* everything after that is the real pipeline, called as one function
+  (``core.pipeline.image_to_room``: ``perceive`` with your own depth + detections and a scene
+  graph from geometry alone, ``match`` with the classical embedder when DINOv2 weights are
+  absent, the layout solver), then the scene builder.
 
 Writes ``scene.blend``, ``reference.png``, ``layout.png``, ``side_by_side.png``, ``metrics.json``
 and the run folder ``run/`` under ``--out``.
@@ -114,35 +115,38 @@ def write_detections(masks: dict[str, Path], labels: dict[str, str], path: Path)
     return gt_boxes
 
 
-def side_by_side(left: Path, right: Path, out: Path) -> None:
-    import bpy
-
-    imgs = [bpy.data.images.load(str(p)) for p in (left, right)]
-    arrays = [np.asarray(i.pixels[:], dtype=np.float32).reshape(i.size[1], i.size[0], -1)[..., :4] for i in imgs]
-    h = max(a.shape[0] for a in arrays)
-    arrays = [np.pad(a, ((0, h - a.shape[0]), (0, 0), (0, 0))) for a in arrays]
-    gap = np.ones((h, 8, 4), dtype=np.float32)
-    both = np.concatenate([arrays[0], gap, arrays[1]], axis=1)
-    img = bpy.data.images.new("side_by_side", both.shape[1], h, alpha=True)
-    img.pixels[:] = both.ravel()
-    img.filepath_raw, img.file_format = str(out), "PNG"
-    img.save()
-    for i in imgs + [img]:
-        bpy.data.images.remove(i)
-
-
 def print_table(metrics: dict) -> None:
     rows = [("ground-truth objects", "ground_truth_objects"), ("objects perceived", "detected_objects"),
             ("3D IoU (mean over GT)", "iou_3d"), ("centre error (m)", "centre_error_m"),
             ("yaw error (deg)", "yaw_error_deg"), ("class accuracy (over GT)", "class_accuracy"),
             ("asset accuracy (over GT)", "asset_accuracy"), ("colliding pairs", "colliding_pairs"),
             ("objects inside others", "objects_inside_others"), ("floating objects", "floating_objects"),
-            ("outside the room", "objects_outside_room"), ("wall angle error (deg)", "wall_angle_deg")]
+            ("outside the room", "objects_outside_room"), ("wall angle error (deg)", "wall_angle_deg"),
+            ("render / photo median luminance", "render_luminance_ratio")]
     print("\n  metric                     value")
     for name, key in rows:
         if key in metrics:
             v = metrics[key]
             print(f"  {name:<26} {v:.3f}" if isinstance(v, float) else f"  {name:<26} {v}")
+
+
+class StageLines:
+    """The pipeline's progress as one indented line per stage (a JobContext stand-in for a script)."""
+
+    def __init__(self) -> None:
+        self.stage = ""
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        stage = message.split(":", 1)[0]
+        if stage != self.stage:
+            self.stage = stage
+            print(f"      {stage}", flush=True)
+
+    def log(self, message: str, level: str = "info") -> None:
+        """Nothing: the stages' warnings are notes, printed after the run."""
+
+    def check_cancelled(self) -> None:
+        """A script is stopped with Ctrl+C."""
 
 
 def run_room(library: Path, out: Path, *, seed: int, kind: str, max_objects: int | None, width: int,
@@ -155,6 +159,7 @@ def run_room(library: Path, out: Path, *, seed: int, kind: str, max_objects: int
     import bpy
 
     _package.load()  # the repository as package `imaginarium` (the add-on's relative imports need it)
+    from imaginarium.core.cli.room import print_run_notes
     from imaginarium.core.config import Secrets, Settings
     from imaginarium.core.layout.association import align_to_camera, pair_by_boxes, relabel
     from imaginarium.core.layout.metrics import evaluate
@@ -162,8 +167,8 @@ def run_room(library: Path, out: Path, *, seed: int, kind: str, max_objects: int
     from imaginarium.core.layout.room_generator import generate_room
     from imaginarium.core.library.catalogue import load_catalogue
     from imaginarium.core.library.textures import load_textures
-    from imaginarium.core.matching.pipeline import match
-    from imaginarium.core.perception.pipeline import perceive
+    from imaginarium.core.pipeline import image_to_room, library_proxies
+    from imaginarium.core.schema import Observation
     from imaginarium.imaginarium_addon import layout_session
     from imaginarium.imaginarium_addon.render_passes import render_passes
     from imaginarium.imaginarium_addon.scene_builder import build_layout, read_layout
@@ -184,43 +189,55 @@ def run_room(library: Path, out: Path, *, seed: int, kind: str, max_objects: int
     labels = {o.id: o.label for o in gt_graph.objects}
     gt_boxes = write_detections(passes.masks, labels, out / "reference_passes" / "detections.json")
 
-    steps(f"perceive: camera, room planes, {len(gt_boxes)} objects' 3D boxes, geometry-only scene graph")
-    settings = Settings()
+    steps(f"the pipeline: perceive ({len(gt_boxes)} objects, geometry-only scene graph) → match → solve")
     cam = passes.camera or gt_layout.camera
     run_dir = out / "run"
     if run_dir.exists():
         shutil.rmtree(run_dir)
-    observation = perceive(out / "reference.png", run_dir, settings, Secrets(),
-                           depth_path=out / "reference_passes" / "depth.npy",
-                           intrinsics=(cam.fx, cam.fy, cam.cx, cam.cy),
-                           detections_path=out / "reference_passes" / "detections.json")
+    layout = image_to_room(out / "reference.png", run_dir, library, Settings(), Secrets(),
+                           depth=out / "reference_passes" / "depth.npy", intrinsics=(cam.fx, cam.fy, cam.cx, cam.cy),
+                           detections=out / "reference_passes" / "detections.json", ctx=StageLines())
+    for line in _captured(print_run_notes, run_dir, layout):
+        print(f"      {line}")
+    observation = Observation.load(run_dir / "observation.json")
 
-    steps("match: retrieve assets, estimate poses, choose textures")
-    candidates = match(run_dir, library, settings)
-    for note in candidates.notes:
-        print(f"      note: {note}")
-
-    steps("solve the layout and build it into a new collection")
-    coll = layout_session.solve_and_build(run_dir, library)
+    steps("building the layout into a new collection")
+    coll = layout_session.build_run(run_dir, library, layout)
     ref_coll.hide_render = True
     ref_coll.hide_viewport = True
 
+    preview = None
     if render_result:
-        steps("rendering the result from the reference camera")
-        result_passes = render_passes(coll, out / "layout_passes", samples=samples)
-        shutil.copyfile(result_passes.rgb, out / "layout.png")
-        side_by_side(out / "reference.png", out / "layout.png", out / "side_by_side.png")
+        steps("rendering the result from the reference camera, lit by the build's own lights")
+        from imaginarium.imaginarium_addon.render_preview import render_preview
+
+        preview = render_preview(coll, out / "layout.png", width=width, samples=max(samples, 4))
+        if preview.side_by_side_path is not None:
+            shutil.move(str(preview.side_by_side_path), out / "side_by_side.png")
 
     steps("metrics against the ground truth")
     result = relabel(read_layout(coll), pair_by_boxes(observation, gt_boxes))
     result = align_to_camera(result, observation.camera, gt_layout.camera)
-    proxies = layout_session.library_proxies(library)  # real proxies: symmetry-aware yaw needs true shapes
+    proxies = library_proxies(library)  # real proxies: symmetry-aware yaw needs true shapes
     metrics = evaluate(result, problem_from_layout(result, catalogue, proxies), gt_layout,
                        gt_source=problem_from_layout(gt_layout, catalogue, proxies))
     metrics["detected_objects"] = len(observation.graph.objects)
     metrics["ground_truth_objects"] = len(gt_layout.placements)
+    if preview is not None and preview.ratio is not None:  # the render's median luminance over the photo's
+        metrics["render_luminance_ratio"] = round(preview.ratio, 3)
     (out / "metrics.json").write_text(json.dumps({"note": STANDIN_NOTE, "metrics": metrics}, indent=2))
     return metrics
+
+
+def _captured(fn: Callable[..., None], *args: object) -> list[str]:
+    """The lines ``fn`` prints, to indent them under the step that ran it."""
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        fn(*args)
+    return buffer.getvalue().splitlines()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     out, library = Path(args.out).resolve(), Path(args.library).resolve()
     out.mkdir(parents=True, exist_ok=True)
     print(STANDIN_NOTE, flush=True)
-    steps = Steps(8)
+    steps = Steps(7)
     steps("asset library (generated and built only if missing)")
     ensure_library(library)
     metrics = run_room(library, out, seed=args.seed, kind=args.kind, max_objects=args.max_objects,

@@ -108,22 +108,35 @@ def catalogue_row(index: int, spec: dict, size: tuple[float, float, float], has_
             "state": "", "alignToWallNormal": "1" if spec["align"] else "0"}
 
 
+TILE_M = {"floor": 1.2, "wall": 2.0, "ceiling": 2.0}      # metres per repeat of each generated set
+ROUGHNESS = {"floor": 0.55, "wall": 0.9, "ceiling": 0.9}  # base roughness the derived maps vary around
+
+
+def _save_png(path: Path, rgb: np.ndarray) -> None:
+    """An RGB float image (0..1, rows top-down) as an 8-bit PNG, through Blender's image writer."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img = bpy.data.images.new(path.stem, rgb.shape[1], rgb.shape[0], alpha=False)
+    rgba = np.concatenate([rgb, np.ones(rgb.shape[:2] + (1,))], axis=2)[::-1]  # Blender rows go bottom-up
+    img.pixels.foreach_set(rgba.astype(np.float32).ravel())
+    img.filepath_raw = str(path)
+    img.file_format = "PNG"
+    img.save()
+    bpy.data.images.remove(img)
+
+
 def write_textures(root: Path, seed: int) -> int:
+    """Each texture set as colour + roughness + normal maps (derived from the colour), with its tile size."""
+    from imaginarium.core.library.textures import derive_maps
+
     captions = {}
     for k, (kind, ident, caption, pattern, args) in enumerate(textures.TEXTURES):
         rgb = textures.make(pattern, seed * 101 + k, args)
         rel = f"{kind}/{ident}.png"
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        size = rgb.shape[0]
-        img = bpy.data.images.new(ident, size, size, alpha=False)
-        rgba = np.concatenate([rgb, np.ones(rgb.shape[:2] + (1,))], axis=2)[::-1]  # Blender rows go bottom-up
-        img.pixels.foreach_set(rgba.astype(np.float32).ravel())
-        img.filepath_raw = str(path)
-        img.file_format = "PNG"
-        img.save()
-        bpy.data.images.remove(img)
-        captions[rel] = {"id": ident, "kind": kind, "caption": caption,
+        _save_png(root / rel, rgb)
+        maps = derive_maps(rgb, roughness=ROUGHNESS[kind])
+        _save_png(root / kind / f"{ident}_roughness.png", np.repeat(maps["roughness"][..., None], 3, 2))
+        _save_png(root / kind / f"{ident}_normal.png", maps["normal"])
+        captions[rel] = {"id": ident, "kind": kind, "caption": caption, "tile_m": TILE_M[kind],
                          "mean_rgb": [round(float(c), 4) for c in rgb.reshape(-1, 3).mean(axis=0)]}
     (root / CAPTIONS_NAME).write_text(json.dumps(captions, indent=2), encoding="utf-8")
     return len(captions)

@@ -17,3 +17,5 @@ def test_demo_on_a_three_object_room(demo_room) -> None:
     assert m["class_accuracy"] >= 0.6  # of the ground truth's objects, found and of the right class
     assert m["iou_3d"] > 0.1 and m["centre_error_m"] < 1.0
     assert m["colliding_pairs"] == 0 and m["objects_outside_room"] == 0
+    # lit by the build's own lights, the render is as bright as the photo within a factor of two
+    assert 0.5 <= m["render_luminance_ratio"] <= 2.0

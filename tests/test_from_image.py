@@ -22,3 +22,7 @@ def test_build_room_from_image_through_the_worker(built_zip, fixture_library, de
     assert {"observation.json", "candidates.json", "layout.json", "depth.npy"} <= set(r["run_files"])
     assert r["worker_env"] == str(fixture_library)  # preferences reach the worker as settings
     assert any("done" in t for t in r["draw_status"])
+    # every fallback is said where the user looks: no weights here, so the classical embedder stood in
+    notes = r["notes"]
+    assert any("classical" in n for n in notes), notes
+    assert r["message"].endswith(f"{len(notes)} notes") and f"Notes ({len(notes)})" in r["draw_status"]

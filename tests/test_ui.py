@@ -31,3 +31,6 @@ def test_panels_jobs_and_secrets(built_zip, tmp_path) -> None:
     assert r["secret_readable"]
     assert r["saved_files"]["scene.blend"]["exists"] and not r["saved_files"]["scene.blend"]["has_secret"]
     assert r["saved_files"]["userpref.blend"] == {"exists": True, "has_secret": False, "has_library_dir": True}
+    assert "no-such-python" in r["worker_python"]["wrong"]["error"]
+    assert r["worker_python"]["corrected_state"] == "done"  # the corrected preference works on the next click
+    assert r["worker_python"]["corrected_python"]

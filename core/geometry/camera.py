@@ -21,6 +21,8 @@ import numpy as np
 
 from ..errors import BadInputError
 
+FOCAL_RANGE = (0.1, 10.0)  # focal length / image width: 157° to 5.7° horizontal field of view
+PRINCIPAL_OFFCENTRE_NOTE = 0.15  # a principal point this far (fraction of the size) from the centre gets a note
 DEFAULT_FOCAL_MM = 30.0
 DEFAULT_SENSOR_MM = 36.0
 FULL_FRAME_DIAGONAL_MM = math.hypot(36.0, 24.0)
@@ -99,25 +101,96 @@ def intrinsics_from_exif(width: int, height: int, exif: Mapping[str, Any] | None
     return None
 
 
+_K_FIX = ("Pass --intrinsics fx,fy,cx,cy in pixels of this image (or a field of view with --fov / in the From Image "
+          "panel).")
+
+
+def check_intrinsics(k: Intrinsics, width: int | None = None, height: int | None = None) -> list[str]:
+    """Refuse a camera no photograph of a room can have, naming the value and its likely cause.
+
+    Implausible numbers do not fail later on their own: a focal length of 1e30 px flattens every
+    object to 0 m, 1e-9 px blows a bed up to 1e11 m, a principal point far outside the image
+    bends the floor — and the run still "succeeds". So the focal length must lie within
+    :data:`FOCAL_RANGE` × the image width, fx and fy within 2× of each other, and the principal
+    point inside the image. Returns notes about legal but unusual values (an off-centre principal
+    point); raises :class:`BadInputError` otherwise.
+    """
+    w = int(width if width is not None else k.width)
+    h = int(height if height is not None else k.height)
+    _check_size(w, h)
+    values: dict[str, float] = {}
+    for name in ("fx", "fy", "cx", "cy"):
+        raw = getattr(k, name)
+        try:
+            values[name] = float(raw)
+        except (TypeError, ValueError, OverflowError):
+            values[name] = math.nan
+        if not math.isfinite(values[name]):
+            raise BadInputError(f"Camera {name} = {raw!r} ({k.source}) is not a finite number.", _K_FIX)
+    lo, hi = FOCAL_RANGE
+    for name in ("fx", "fy"):
+        f = values[name]
+        if f <= 0:
+            raise BadInputError(f"Camera {name} = {f:g} px ({k.source}) must be positive.", _K_FIX)
+        ratio = f / w
+        if ratio < lo:
+            raise BadInputError(
+                f"Camera {name} = {f:g} px ({k.source}) is {ratio:.3g}× the image width {w} px, below {lo:g}× "
+                f"(a field of view over {2 * math.degrees(math.atan(0.5 / lo)):.0f}°); likely a focal length in "
+                "millimetres instead of pixels, or intrinsics of a much smaller image.", _K_FIX)
+        if ratio > hi:
+            raise BadInputError(
+                f"Camera {name} = {f:g} px ({k.source}) is {ratio:.3g}× the image width {w} px, above {hi:g}× "
+                f"(a field of view under {2 * math.degrees(math.atan(0.5 / hi)):.1f}°); likely intrinsics of the "
+                "camera's full resolution for a downscaled image (scale them by this width / the calibration "
+                "width), or a unit mix-up.", _K_FIX)
+    fx, fy, cx, cy = values["fx"], values["fy"], values["cx"], values["cy"]
+    if not 0.5 <= fx / fy <= 2.0:
+        raise BadInputError(f"Camera fx = {fx:g} px and fy = {fy:g} px ({k.source}) differ by more than 2×; "
+                            "likely one of them is for another resolution or the order of the values is wrong.",
+                            _K_FIX)
+    if not (0.0 <= cx <= w and 0.0 <= cy <= h):
+        raise BadInputError(
+            f"Camera principal point ({cx:g}, {cy:g}) px ({k.source}) lies outside the {w}x{h} image; "
+            "likely cx and cy are swapped, given for another resolution, or in normalised units (0–1).", _K_FIX)
+    notes = []
+    off = max(abs(cx - w / 2) / w, abs(cy - h / 2) / h)
+    if off > PRINCIPAL_OFFCENTRE_NOTE:
+        notes.append(f"camera: the principal point ({cx:g}, {cy:g}) is {off:.0%} of the image size from its "
+                     "centre (a cropped photo?); check the intrinsics if the floor comes out tilted")
+    return notes
+
+
 def resolve_intrinsics(width: int, height: int, *, fov_deg: float | None = None, focal_mm: float | None = None,
                        intrinsics: tuple[float, float, float, float] | None = None,
                        exif: Mapping[str, Any] | None = None) -> Intrinsics:
-    """Pick the intrinsics by precedence: explicit K, field of view, focal length, EXIF, default lens."""
+    """Pick the intrinsics by precedence: explicit K, field of view, focal length, EXIF, default lens.
+
+    Every result passes :func:`check_intrinsics`; implausible EXIF numbers (a camera we did not
+    ask the user about) fall back to the default lens, and the source says so.
+    """
     if intrinsics is not None:
-        fx, fy, cx, cy = (float(v) for v in intrinsics)
-        if fx <= 0 or fy <= 0 or not all(math.isfinite(v) for v in (fx, fy, cx, cy)):
-            raise BadInputError(f"Intrinsics {intrinsics} need positive finite fx, fy.",
-                                "Pass --intrinsics fx,fy,cx,cy in pixels of the image.")
-        return Intrinsics(fx, fy, cx, cy, width, height, "given")
-    if fov_deg is not None:
-        return intrinsics_from_fov(width, height, float(fov_deg))
-    if focal_mm is not None:
-        return intrinsics_from_focal(width, height, float(focal_mm))
-    from_exif = intrinsics_from_exif(width, height, exif)
-    if from_exif is not None:
-        return from_exif
-    return intrinsics_from_focal(width, height, DEFAULT_FOCAL_MM, DEFAULT_SENSOR_MM,
-                                 source=f"default {DEFAULT_FOCAL_MM:g} mm on {DEFAULT_SENSOR_MM:g} mm")
+        try:
+            fx, fy, cx, cy = (float(v) for v in intrinsics)
+        except (TypeError, ValueError, OverflowError):
+            raise BadInputError(f"Intrinsics {intrinsics!r} are not four numbers.", _K_FIX) from None
+        k = Intrinsics(fx, fy, cx, cy, width, height, "given")
+    elif fov_deg is not None:
+        k = intrinsics_from_fov(width, height, float(fov_deg))
+    elif focal_mm is not None:
+        k = intrinsics_from_focal(width, height, float(focal_mm))
+    else:
+        default = intrinsics_from_focal(width, height, DEFAULT_FOCAL_MM, DEFAULT_SENSOR_MM,
+                                        source=f"default {DEFAULT_FOCAL_MM:g} mm on {DEFAULT_SENSOR_MM:g} mm")
+        k = intrinsics_from_exif(width, height, exif) or default
+        if k is not default:
+            try:
+                check_intrinsics(k, width, height)
+            except BadInputError:
+                k = Intrinsics(default.fx, default.fy, default.cx, default.cy, width, height,
+                               f"{default.source} (implausible {k.source} ignored)")
+    check_intrinsics(k, width, height)
+    return k
 
 
 def back_project(depth: np.ndarray, k: Intrinsics, stride: int = 1) -> np.ndarray:

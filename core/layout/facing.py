@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..schema import Relation
 from .geometry import front_yaw
 from .state import SolveState
 
@@ -20,7 +21,7 @@ def target_point(state: SolveState, target: str) -> np.ndarray | None:
 def face_target(state: SolveState, oid: str) -> None:
     """Yaw so the asset's front (−Y) points at the target; walls that dictate the turn win over this."""
     item, pose = state.items[oid], state.poses[oid]
-    if not item.facing or item.relation in ("wall_hung", "in"):
+    if not item.facing or item.relation in (Relation.WALL_HUNG, Relation.IN):
         return
     if item.walls and item.asset.align_to_wall_normal:
         return

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..config import LayoutSettings
-from ..schema import Layout
+from ..schema import Layout, Relation
 from .collision import BvhCollisionWorld
 from .geometry import footprint, wrap_angle
 from .problem import LayoutProblem, catalogue_assets, problem_from_layout
@@ -42,7 +42,8 @@ class MetricContext:
 
     def exempt(self, a: str, b: str) -> bool:
         items = self.state.items
-        return (items[a].parent == b and items[a].relation == "in") or (items[b].parent == a and items[b].relation == "in")
+        return ((items[a].parent == b and items[a].relation == Relation.IN)
+                or (items[b].parent == a and items[b].relation == Relation.IN))
 
 
 def context(layout: Layout, source: Any, settings: LayoutSettings | None = None) -> MetricContext:
@@ -81,18 +82,19 @@ def support_gap(ctx: MetricContext, oid: str) -> float | None:
     state = ctx.state
     item, pose = state.items[oid], state.poses[oid]
     bottom = float(state.world_verts(oid)[:, 2].min())
-    if item.relation in ("floor", "against_wall") or (item.relation == "on" and item.parent == "floor"):
+    on_floor = item.relation == Relation.ON and item.parent == "floor"
+    if item.relation in (Relation.FLOOR, Relation.AGAINST_WALL) or on_floor:
         return bottom - state.floor_z
-    if item.relation == "on" and item.parent in state.items:
+    if item.relation == Relation.ON and item.parent in state.items:
         corners = footprint(pose, item.lo, item.hi)
         middle = corners.mean(axis=0)
         points = np.vstack([middle[None, :], middle + (corners - middle) * 0.8])
         top = state.world.bounds(item.parent)[1][2] + 0.05  # from above the support, as the solver rests things
         hits = [h for h in state.world.surface_below(item.parent, points, top) if h is not None]
         return bottom - max(hits) if hits else math.inf
-    if item.relation == "wall_hung" and item.parent in state.walls:
+    if item.relation == Relation.WALL_HUNG and item.parent in state.walls:
         return wall_gap(state, oid, state.walls[item.parent])
-    if item.relation == "ceiling_hung" and state.ceiling_z is not None:
+    if item.relation == Relation.CEILING_HUNG and state.ceiling_z is not None:
         return state.ceiling_z - float(state.world_verts(oid)[:, 2].max())
     return None
 
@@ -130,7 +132,7 @@ def wall_angle_deg(ctx: MetricContext) -> float:
     errors = []
     for oid, wall in pairs:
         item, yaw = ctx.state.items[oid], ctx.state.poses[oid].yaw
-        target = facing_yaw(wall) if (item.asset.align_to_wall_normal or item.relation == "wall_hung") \
+        target = facing_yaw(wall) if (item.asset.align_to_wall_normal or item.relation == Relation.WALL_HUNG) \
             else parallel_yaw(yaw, wall)
         errors.append(abs(math.degrees(wrap_angle(yaw - target))))
     return float(np.mean(errors)) if errors else 0.0

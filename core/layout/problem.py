@@ -4,12 +4,22 @@
 plus the catalogue into a :class:`LayoutProblem`. It decides each object's relation once,
 here, from the scene graph, so the solver modules only ever read ``item.relation``:
 
-* ``ceiling_hung``: ``hanging_from_ceiling`` (parent ``ceiling``);
-* ``wall_hung``: ``hanging_on_wall`` or a wall as support (parent = that wall);
-* ``in``: supported by an object whose asset has inner placement spaces and observed with
+* ``CEILING_HUNG``: ``hanging_from_ceiling`` (parent ``ceiling``);
+* ``WALL_HUNG``: ``hanging_on_wall`` or a wall as support (parent = that wall);
+* ``IN``: supported by an object whose asset has inner placement spaces and observed with
   its centre below that object's top (a book inside a shelf, not on top of it);
-* ``on``: supported by another object;
-* ``against_wall``: on the floor and touching walls; ``floor``: on the floor; ``free``: no support.
+* ``ON``: supported by another object;
+* ``AGAINST_WALL``: on the floor and touching walls; ``FLOOR``: on the floor; ``FREE``: no support.
+
+Where an object starts: ``Candidate.fit`` (the asset fitted to the object's observed points:
+pose and scale) when matching produced one for the chosen asset, else the observed box. Objects
+the scene graph marks ``removed`` are left out; every such decision is a note on the object
+(``LayoutItem.notes`` → ``Placement.notes``) or on the problem (``LayoutProblem.notes`` → ``Layout.notes``).
+The problem is never changed by solving it, so one problem can be solved and re-solved freely.
+
+A placeholder candidate (``placeholder:<label>``, see :mod:`core.matching.placeholder`: a label no
+library asset fits) becomes an AssetRecord of the observed size with no file; it is placed like any
+asset with a box proxy, and its note (why it is a box) goes on the placement.
 """
 from __future__ import annotations
 
@@ -20,10 +30,12 @@ from typing import Any
 
 import numpy as np
 
+from .. import checks
 from ..config import LayoutSettings
-from ..schema import AssetRecord, Box3D, CandidateSet, Layout, Observation, Plane, is_structure_id
+from ..matching.placeholder import is_placeholder, placeholder_records
+from ..schema import AssetRecord, Box3D, Candidate, CandidateSet, Layout, Observation, Plane, Relation, is_structure_id
 from .errors import LayoutError
-from .geometry import Pose, box_proxy, local_bounds, wrap_angle
+from .geometry import Pose, box_proxy, local_bounds, pose_from_matrix, wrap_angle
 
 
 @dataclass
@@ -33,7 +45,7 @@ class LayoutItem:
     id: str
     label: str
     asset: AssetRecord
-    relation: str = "floor"
+    relation: Relation = Relation.FLOOR
     parent: str | None = "floor"
     walls: list[str] = field(default_factory=list)
     group: str | None = None
@@ -46,8 +58,11 @@ class LayoutItem:
     initial: Pose | None = None
     alternatives: list[str] = field(default_factory=list)
     fixed_transform: Any = None  # a pinned item's exact 4x4 (tilt and all), returned untouched
+    fit: Pose | None = None      # the asset fitted to the observed points (Candidate.fit): the start pose
+    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.relation = Relation(self.relation)  # a misspelt relation fails here, not deep in the solver
         self._bounds: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
@@ -75,7 +90,7 @@ class LayoutProblem:
     textures: dict = field(default_factory=dict)
     run_id: str = ""
     proxies: Any = field(default=None, repr=False)  # where proxies came from (a swapped asset needs its own)
-    solved: Layout | None = field(default=None, repr=False)  # the last solution, set by solve/reoptimise
+    notes: list[str] = field(default_factory=list)  # run-level: objects left out, fallbacks taken
 
     def __post_init__(self) -> None:
         self.items = dependency_order(self.items)
@@ -158,21 +173,22 @@ def observed_extents(asset_yaw: float, box: Box3D | None) -> np.ndarray | None:
     return np.array([sy, sx, sz] if quarter % 2 else [sx, sy, sz], dtype=float)
 
 
-def relation_of(obj: Any, assets_of: dict[str, AssetRecord], boxes: dict[str, Box3D | None]) -> tuple[str, str | None, list[str]]:
+def relation_of(obj: Any, assets_of: dict[str, AssetRecord],
+                boxes: dict[str, Box3D | None]) -> tuple[Relation, str | None, list[str]]:
     """(relation, parent, walls) for one SceneObject, by the rules in the module docstring."""
     walls = list(obj.against_walls)
     support = obj.support
     if obj.hanging_from_ceiling or support == "ceiling":
-        return "ceiling_hung", "ceiling", []
+        return Relation.CEILING_HUNG, "ceiling", []
     if obj.hanging_on_wall or (support or "").startswith("wall_"):
         wall = support if (support or "").startswith("wall_") else (walls[0] if walls else None)
         if wall is None:
-            return "free", None, []
-        return "wall_hung", wall, [wall]
+            return Relation.FREE, None, []
+        return Relation.WALL_HUNG, wall, [wall]
     if support is None:
-        return "free", None, walls
+        return Relation.FREE, None, walls
     if support == "floor":
-        return ("against_wall" if walls else "floor"), "floor", walls
+        return (Relation.AGAINST_WALL if walls else Relation.FLOOR), "floor", walls
     parent_asset = assets_of.get(support)
     box, parent_box = boxes.get(obj.id), boxes.get(support)
     if parent_asset is not None and parent_asset.inner_spaces:
@@ -181,16 +197,36 @@ def relation_of(obj: Any, assets_of: dict[str, AssetRecord], boxes: dict[str, Bo
             top = parent_box.center[2] + parent_box.size[2] / 2
             inside = box.center[2] < top - 0.1 * parent_box.size[2]
         if inside:
-            return "in", support, []
-    return "on", support, walls
+            return Relation.IN, support, []
+    return Relation.ON, support, walls
+
+
+def fit_pose(candidate: Candidate | None, asset: AssetRecord) -> tuple[Pose | None, str | None]:
+    """The start pose from ``Candidate.fit`` (validated), or None with the reason when it cannot be used."""
+    fit = candidate.fit if candidate is not None else None
+    if not fit:
+        return None, None
+    where = f"Candidate[{candidate.object_id}].fit"  # type: ignore[union-attr]
+    if not isinstance(fit, dict):
+        raise LayoutError(f"{where} is a {type(fit).__name__}, not a dict.",
+                          "Re-run the match stage (it writes the fit), or delete the fit from candidates.json.")
+    if fit.get("asset_id") != asset.id:
+        return None, (f"fitted pose is for asset {fit.get('asset_id')}, but {asset.id} was chosen (its group's "
+                      "asset); started from the observed box")
+    transform = checks.matrix(f"{where}.transform", fit.get("transform"))
+    scale = checks.vector(f"{where}.scale", fit.get("scale", (1.0, 1.0, 1.0)), 3, minimum=0.0)
+    if min(scale) <= 0:
+        raise LayoutError(f"{where}.scale = {list(scale)} has a zero axis.", "Re-run the match stage.")
+    return pose_from_matrix(transform, scale), None
 
 
 def build_problem(observation: Observation, candidates: CandidateSet, catalogue: Any, proxies: Any = None,
                   *, settings: LayoutSettings | None = None) -> LayoutProblem:
     """Join the scene graph, the best candidate per object and the catalogue into a LayoutProblem.
 
-    Objects without a usable candidate are left out (and named in the error when none is left);
-    the members of a group take the asset most of them ranked first, so instances match.
+    Removed objects and objects without a usable candidate are left out, each with a note (and
+    an error when none is left); the members of a group take the asset most of them ranked first,
+    so instances match.
     """
     if not isinstance(observation, Observation):
         raise LayoutError(f"build_problem needs an Observation, not a {type(observation).__name__}.",
@@ -199,8 +235,15 @@ def build_problem(observation: Observation, candidates: CandidateSet, catalogue:
         raise LayoutError(f"build_problem needs a CandidateSet, not a {type(candidates).__name__}.",
                           "Load it with CandidateSet.from_json(run_dir/candidates.json).")
     assets = catalogue_assets(catalogue)
+    assets.update(placeholder_records(candidates))
     cands = {c.object_id: c for c in candidates.candidates}
-    objects = observation.graph.objects
+    notes: list[str] = []
+    objects = []
+    for obj in observation.graph.objects:
+        if obj.removed:
+            notes.append(f"{obj.id} ({obj.label}) not placed: {obj.removed}")
+        else:
+            objects.append(obj)
     chosen: dict[str, AssetRecord] = {}
     alternatives: dict[str, list[str]] = {}
     for obj in objects:
@@ -209,40 +252,69 @@ def build_problem(observation: Observation, candidates: CandidateSet, catalogue:
         if ranked:
             chosen[obj.id] = assets[ranked[0]]
             alternatives[obj.id] = ranked
+        else:
+            notes.append(f"{obj.id} ({obj.label}) not placed: no candidate asset from this library")
     if objects and not chosen:
         raise LayoutError("No observed object has a candidate asset that is in the catalogue.",
                           "Run matching against the same library the layout stage is given.")
-    _unify_groups(objects, chosen, assets, cands)
+    object_notes = _unify_groups(objects, chosen, assets, cands)
     boxes = {o.id: o.box for o in objects}
     items: list[LayoutItem] = []
+    from_box = 0
     for obj in objects:
         if obj.id not in chosen:
             continue
         asset = chosen[obj.id]
         cand = cands.get(obj.id)
+        own = list(obj.notes) + object_notes.get(obj.id, [])
+        if is_placeholder(asset.id):
+            ranked_as = next((r for r in (cand.assets if cand else []) if r.asset_id == asset.id), None)
+            note = str((ranked_as.parts or {}).get("note", "")) if ranked_as else ""
+            note = note or asset.caption or f"{obj.id} ({obj.label}): placed as a labelled box (no library asset)"
+            own.append(note.removeprefix(f"{obj.id} ({obj.label}): "))  # the placement already names the object
+        start, why_not = fit_pose(cand, asset)
+        if why_not:
+            own.append(why_not)
+        if start is None and obj.box is not None:
+            from_box += 1
         poses = sorted(cand.poses, key=lambda p: -p.confidence) if cand and cand.poses else []
-        yaw = poses[0].yaw if poses else (obj.box.yaw if obj.box is not None else 0.0)
+        if start is not None:
+            yaw = start.yaw
+        elif poses:
+            yaw = poses[0].yaw
+        else:
+            yaw = obj.box.yaw if obj.box is not None else 0.0
         relation, parent, walls = relation_of(obj, chosen, boxes)
         if parent is not None and not is_structure_id(parent) and parent not in chosen:
-            relation, parent = ("against_wall", "floor") if walls else ("floor", "floor")
+            own.append(f"its support {parent} is not placed; it stands on the floor instead")
+            relation, parent = (Relation.AGAINST_WALL, "floor") if walls else (Relation.FLOOR, "floor")
+        facing = obj.facing if obj.facing in chosen else None
+        if obj.facing and facing is None:
+            own.append(f"faces {obj.facing}, which is not placed; kept its observed turn")
         verts, faces = asset_proxy(asset, proxies)
         items.append(LayoutItem(id=obj.id, label=obj.label, asset=asset, relation=relation, parent=parent,
-                                walls=walls, group=obj.group, facing=obj.facing if obj.facing in chosen else None,
-                                box=obj.box, yaw=float(yaw), verts=verts, faces=faces,
-                                alternatives=alternatives.get(obj.id, [])))
+                                walls=walls, group=obj.group, facing=facing, box=obj.box, yaw=float(yaw),
+                                verts=verts, faces=faces, alternatives=alternatives.get(obj.id, []), fit=start,
+                                notes=own))
+    if from_box:
+        notes.append(f"{from_box} object(s) start from their observed box (no fit of the asset to their points)")
     return LayoutProblem(planes=list(observation.planes), items=items, catalogue=assets,
                          settings=settings or LayoutSettings(), camera=observation.camera,
-                         textures=dict(candidates.textures), proxies=proxies)
+                         textures=dict(candidates.textures), proxies=proxies, notes=notes)
 
 
 def _unify_groups(objects: list, chosen: dict[str, AssetRecord], assets: dict[str, AssetRecord],
-                  cands: dict[str, Any]) -> None:
-    """Members of one group get one asset: the most frequent first choice, ties by total score then id."""
+                  cands: dict[str, Any]) -> dict[str, list[str]]:
+    """Members of one group get one asset: the most frequent first choice, ties by total score then id.
+
+    Returns a note for each member whose own first choice was overruled.
+    """
     groups: dict[str, list[str]] = {}
+    notes: dict[str, list[str]] = {}
     for obj in objects:
         if obj.group and obj.id in chosen:
             groups.setdefault(obj.group, []).append(obj.id)
-    for members in groups.values():
+    for group, members in groups.items():
         votes: dict[str, list[float]] = {}
         for oid in members:
             top = cands[oid].assets[0] if cands.get(oid) and cands[oid].assets else None
@@ -252,15 +324,18 @@ def _unify_groups(objects: list, chosen: dict[str, AssetRecord], assets: dict[st
             continue
         best = sorted(votes, key=lambda a: (-len(votes[a]), -sum(votes[a]), a))[0]
         for oid in members:
+            if chosen[oid].id != best:
+                notes.setdefault(oid, []).append(f"uses {best}, the asset of its group {group} "
+                                                 f"(its own first choice was {chosen[oid].id})")
             chosen[oid] = assets[best]
+    return notes
 
 
 def problem_from_layout(layout: Layout, catalogue: Any, proxies: Any = None,
                         settings: LayoutSettings | None = None) -> LayoutProblem:
     """A problem whose items start where ``layout`` puts them (no observation: used by metrics and re-solving)."""
-    from .geometry import pose_from_matrix
-
     assets = catalogue_assets(catalogue)
+    assets.update(_placeholder_assets(layout))
     items = []
     for p in layout.placements:
         if p.asset_id not in assets:
@@ -271,7 +346,28 @@ def problem_from_layout(layout: Layout, catalogue: Any, proxies: Any = None,
         pose = pose_from_matrix(p.transform, p.scale)
         items.append(LayoutItem(id=p.object_id, label=asset.class_name, asset=asset, relation=p.relation,
                                 parent=p.parent, walls=list(p.walls), pinned=p.pinned, yaw=pose.yaw,
-                                verts=verts, faces=faces, initial=pose, fixed_transform=p.transform))
+                                verts=verts, faces=faces, initial=pose, fixed_transform=p.transform,
+                                notes=list(p.notes)))
     return LayoutProblem(planes=list(layout.planes), items=items, catalogue=assets,
                          settings=settings or LayoutSettings(), camera=layout.camera,
-                         textures=dict(layout.textures), run_id=layout.run_id, proxies=proxies)
+                         textures=dict(layout.textures), run_id=layout.run_id, proxies=proxies,
+                         notes=list(layout.notes))
+
+
+def _placeholder_assets(layout: Layout) -> dict[str, AssetRecord]:
+    """Placeholder records for a layout's labelled boxes, sized so asset size × scale = the placed box."""
+    from ..matching.placeholder import placeholder_label, placeholder_record
+    from ..schema import RankedAsset
+
+    out: dict[str, AssetRecord] = {}
+    for p in layout.placements:
+        if not is_placeholder(p.asset_id) or p.asset_id in out:
+            continue
+        size = None
+        if p.box is not None:
+            size = [float(b) / max(float(s), 1e-9) for b, s in zip(p.box.size, p.scale)]
+        parts: dict[str, Any] = {"placeholder": 1.0, "label": placeholder_label(p.asset_id)}
+        if size is not None:
+            parts["size"] = size
+        out[p.asset_id] = placeholder_record(RankedAsset(p.asset_id, 0.0, parts))
+    return out

@@ -74,11 +74,16 @@ def medoid(scales: list[np.ndarray]) -> np.ndarray:
 
 
 def scales_for(items: list, max_change: float) -> dict[str, np.ndarray]:
-    """Scale per item id, with groups sharing their medoid (``items`` are LayoutItems)."""
+    """Scale per item id, with groups sharing their medoid (``items`` are LayoutItems).
+
+    An item with a fit (the asset fitted to its observed points) keeps the fit's scale, clamped
+    like any other: the fit saw the object's points, the box only their bounds.
+    """
     from .problem import observed_extents
 
-    out = {i.id: strategy_scale(i.asset.scaling_strategy, np.asarray(i.asset.size), observed_extents(i.yaw, i.box),
-                                max_change) for i in items}
+    out = {i.id: clamp_scale(i.fit.scale, max_change) if i.fit is not None else
+           strategy_scale(i.asset.scaling_strategy, np.asarray(i.asset.size), observed_extents(i.yaw, i.box), max_change)
+           for i in items}
     groups: dict[str, list[str]] = {}
     for i in items:
         if i.group:

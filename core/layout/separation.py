@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..schema import Relation
 from .geometry import footprint
 from .state import SolveState
 from .support import rest_on_parent
 from .walls import along_walls, keep_inside, snap_to_walls
 
 _CLEARANCE = 0.002  # pushed this far past touching, so rounding never leaves a hairline overlap
-_MOBILITY = {"free": 4, "ceiling_hung": 4, "floor": 3, "on": 2, "against_wall": 1, "wall_hung": 1, "in": 0}
+_MOBILITY = {Relation.FREE: 4, Relation.CEILING_HUNG: 4, Relation.FLOOR: 3, Relation.ON: 2, Relation.AGAINST_WALL: 1,
+             Relation.WALL_HUNG: 1, Relation.IN: 0}
 
 
 def mobility(state: SolveState, oid: str) -> int:
@@ -63,13 +65,13 @@ def separating_moves(state: SolveState, a: str, b: str) -> list[np.ndarray]:
 def try_move(state: SolveState, oid: str, delta: np.ndarray) -> bool:
     """Move ``oid`` by the allowed part of ``delta``, re-applying its relations; False if nothing moved."""
     item = state.items[oid]
-    if item.relation in ("wall_hung", "against_wall") or item.walls:
+    if item.relation in (Relation.WALL_HUNG, Relation.AGAINST_WALL) or item.walls:
         delta = along_walls(state, oid, delta)
     if float(np.linalg.norm(delta)) < 1e-6:
         return False
     before = state.poses[oid].position.copy()
     state.poses[oid].position = before + delta
-    if item.relation == "on" and item.parent in state.items:
+    if item.relation == Relation.ON and item.parent in state.items:
         rest_on_parent(state, oid)
     if item.walls:
         snap_to_walls(state, oid)

@@ -2,24 +2,28 @@
 
 Order of work (parents before children, so every rule sees its support already in place):
 
-1. start pose: the observed box (bottom centre, best yaw hypothesis) or, when re-solving, the
-   pose the artist left; scale toward the observed box by the asset's strategy (groups share);
+1. start pose: the fit of the asset to the object's points (``Candidate.fit``), else the observed
+   box (bottom centre, best yaw hypothesis), or, when re-solving, the pose the artist left; scale
+   from the fit, else toward the observed box by the asset's strategy (groups share);
 2. facing targets turn the object; walls then turn it (when the asset asks) and make it flush;
 3. height by relation: floor, top of the support (ray casts on its proxy), inner space, wall
    height as observed, ceiling;
 4. collisions are pushed apart by small moves that respect the relations (``separation``).
 
-Everything is deterministic: fixed orders, no randomness, ties broken by id.
+Everything is deterministic: fixed orders, no randomness, ties broken by id. ``solve`` reads its
+problem and never changes it; the Layout it returns is all that :func:`reoptimise` needs later
+(passed back explicitly as ``previous``), so nothing is remembered between calls.
 """
 from __future__ import annotations
 
-import copy
 from typing import Iterable
 
 import numpy as np
 
-from ..schema import Layout, Placement
+from ..schema import Layout, Placement, Relation
+from .boxes_out import placement_box
 from .collision import BvhCollisionWorld, CollisionWorld
+from .errors import LayoutError
 from .facing import face_target
 from .geometry import Pose, pose_from_matrix
 from .inner import place_inside
@@ -30,12 +34,17 @@ from .state import SolveState
 from .support import hang_at_observed_height, hang_from_ceiling, rest_on_floor, rest_on_parent
 from .walls import keep_inside, snap_to_walls
 
+COLLISION_NOTE = "still collides with "   # object notes the solver writes (and replaces on each solve)
+COLLISION_SUMMARY = "pair(s) still collide after separation"
+
 
 def solve(problem: LayoutProblem, *, collisions: CollisionWorld | None = None,
           keep_scale: Iterable[str] = ()) -> Layout:
     """Place every item by the rules, then separate collisions; pinned items with a pose never move.
 
     ``keep_scale``: ids whose ``initial`` scale is kept instead of scaling toward the observed box.
+    ``problem`` is not changed. The Layout carries each placement's world box and notes (the
+    object's own, plus any collision left), and the problem's notes plus the solve's.
     """
     state = SolveState(problem, collisions or BvhCollisionWorld(problem.settings.collision_margin_m))
     scales = scales_for(problem.items, problem.settings.max_scale_change)
@@ -52,17 +61,20 @@ def solve(problem: LayoutProblem, *, collisions: CollisionWorld | None = None,
         state.sync(item.id)
         if item.pinned:
             state.fixed.add(item.id)
-    separate(state)
-    layout = to_layout(state)
-    problem.solved = copy.deepcopy(layout)  # lets reoptimise carry children along with an edited parent
-    return layout
+    remaining = separate(state)
+    return to_layout(state, remaining)
 
 
 def start_pose(state: SolveState, item: LayoutItem, scale: np.ndarray, keep_scale: bool) -> Pose:
+    """Where an item starts before the rules: the artist's pose, the fit, the observed box, or the origin."""
     if item.initial is not None:
         pose = item.initial.copy()
         if not keep_scale:
             pose.scale = scale.copy()
+        return pose
+    if item.fit is not None:
+        pose = item.fit.copy()
+        pose.scale = scale.copy()  # the fit's scale, clamped (and shared within a group) by scales_for
         return pose
     if item.box is not None:
         c = np.asarray(item.box.center, dtype=float)
@@ -76,86 +88,97 @@ def apply_rules(state: SolveState, item: LayoutItem, used: dict) -> None:
     """The scene-graph rules for one item, given that its parent (if any) is already placed."""
     face_target(state, item.id)
     relation = item.relation
-    if relation == "in" and item.parent in state.poses and state.items[item.parent].asset.inner_spaces:
+    if relation == Relation.IN and item.parent in state.poses and state.items[item.parent].asset.inner_spaces:
         place_inside(state, item.id, used)
         return
-    if relation == "in":  # the parent (perhaps swapped by the artist) has no inner spaces: stand on it
-        relation = "on"
-    if relation == "on" and item.parent in state.poses:
+    if relation == Relation.IN:  # the parent (perhaps swapped by the artist) has no inner spaces: stand on it
+        relation = Relation.ON
+    if relation == Relation.ON and item.parent in state.poses:
         snap_to_walls(state, item.id)
         rest_on_parent(state, item.id)
-    elif relation in ("floor", "against_wall") or (relation == "on"):
+    elif relation in (Relation.FLOOR, Relation.AGAINST_WALL, Relation.ON):
         snap_to_walls(state, item.id)
         rest_on_floor(state, item.id)
-    elif relation == "wall_hung":
+    elif relation == Relation.WALL_HUNG:
         snap_to_walls(state, item.id)
         hang_at_observed_height(state, item.id)
-    elif relation == "ceiling_hung":
+    elif relation == Relation.CEILING_HUNG:
         hang_from_ceiling(state, item.id)
     keep_inside(state, item.id)
     if item.walls:
         snap_to_walls(state, item.id)
 
 
-def to_layout(state: SolveState) -> Layout:
+def to_layout(state: SolveState, remaining: list[tuple[str, str]] = ()) -> Layout:
+    """The solved poses as a Layout, with boxes and notes (``remaining``: pairs separation left colliding)."""
     problem = state.problem
+    hits: dict[str, list[str]] = {}
+    for a, b in remaining:
+        hits.setdefault(a, []).append(b)
+        hits.setdefault(b, []).append(a)
     placements = []
     for item in problem.items:
         pose = state.poses[item.id]
         exact = item.id in state.fixed and item.fixed_transform is not None  # pinned: exactly as the artist left it
-        placements.append(Placement(
+        notes = [n for n in item.notes if not n.startswith(COLLISION_NOTE)]
+        if item.id in hits:
+            notes.append(COLLISION_NOTE + ", ".join(sorted(hits[item.id])))
+        placement = Placement(
             object_id=item.id, asset_id=item.asset.id,
             transform=item.fixed_transform if exact else [list(r) for r in pose.rigid()], scale=list(pose.scale),
             parent=item.parent, relation=item.relation, pinned=item.pinned,
-            inner_space=state.spaces.get(item.id), walls=list(item.walls)))
+            inner_space=state.spaces.get(item.id), walls=list(item.walls), notes=notes)
+        placement.box = placement_box(placement, item.asset)
+        placements.append(placement)
+    notes = [n for n in problem.notes if COLLISION_SUMMARY not in n]  # replaced below, never stacked
+    if remaining:
+        notes.append(f"{len(remaining)} {COLLISION_SUMMARY}: " + ", ".join(f"{a}–{b}" for a, b in remaining))
     return Layout(placements=placements, planes=list(problem.planes), textures=dict(problem.textures),
-                  camera=problem.camera, run_id=problem.run_id)
+                  camera=problem.camera, run_id=problem.run_id, notes=notes)
 
 
 def reoptimise(layout: Layout, problem: LayoutProblem, edited_ids: Iterable[str], pin_edited: bool = True,
                *, previous: Layout | None = None, collisions: CollisionWorld | None = None) -> Layout:
     """Re-solve around the artist's edits: edited objects stay where they were put (when ``pin_edited``).
 
-    ``layout`` is the scene as read back; ``previous`` the layout before the edits (default: the last
-    one ``solve`` produced for this problem) so objects resting on an edited one move with it.
-    Other objects start from where they are, keep their scale, and are re-placed by the rules.
+    ``layout`` is the scene as read back; ``problem`` the run's problem (labels, groups, observed
+    boxes, proxies, catalogue: read only); ``previous`` the layout before the edits (the last one
+    solved, e.g. ``layout.json``): objects resting on an edited one move with it. Without
+    ``previous`` nothing is carried. Other objects start from where they are, keep their scale, and
+    are re-placed by the rules.
     """
     edited = set(edited_ids)
     placed = layout.by_id()
     unknown = sorted(edited - set(placed))
     if unknown:
-        from .errors import LayoutError
         raise LayoutError(f"Edited objects {unknown} are not in the layout being re-optimised.",
                           "Pass the ids of objects in the collection (their object_id property).")
-    before = (previous or getattr(problem, "solved", None))
-    before_by_id = before.by_id() if before is not None else {}
+    before_by_id = previous.by_id() if previous is not None else {}
     base = problem.by_id()
     items = []
     for p in layout.placements:
         old = base.get(p.object_id)
         asset = problem.catalogue.get(p.asset_id, old.asset if old else None)
         if asset is None:
-            from .errors import LayoutError
             raise LayoutError(f"Placement {p.object_id} uses asset {p.asset_id}, which the problem's catalogue lacks.",
                               "Swap the object to one of its listed candidates, or load the library it came from.")
         verts, faces = (old.verts, old.faces) if old is not None and old.asset.id == asset.id \
-            else asset_proxy(asset, getattr(problem, "proxies", None))
+            else asset_proxy(asset, problem.proxies)
         pose = pose_from_matrix(p.transform, p.scale)
         pose = _carried(pose, p, placed, before_by_id, edited)
+        notes = list(p.notes) if p.notes else list(old.notes if old else [])
         items.append(LayoutItem(
             id=p.object_id, label=old.label if old else asset.class_name, asset=asset, relation=p.relation,
             parent=p.parent, walls=list(p.walls), group=old.group if old else None,
             facing=None,  # the artist's turn is kept: facing was applied when the object was first solved
             pinned=p.pinned or (pin_edited and p.object_id in edited), box=old.box if old else None,
             yaw=pose.yaw, verts=verts, faces=faces, initial=pose,
-            alternatives=old.alternatives if old else [], fixed_transform=p.transform))
+            alternatives=old.alternatives if old else [], fixed_transform=p.transform, notes=notes))
     sub = LayoutProblem(planes=list(layout.planes or problem.planes), items=items, catalogue=problem.catalogue,
                         settings=problem.settings, camera=layout.camera or problem.camera,
-                        textures=dict(layout.textures or problem.textures), run_id=layout.run_id or problem.run_id)
-    sub.proxies = problem.proxies
-    result = solve(sub, collisions=collisions, keep_scale=[i.id for i in items])
-    problem.solved = copy.deepcopy(result)
-    return result
+                        textures=dict(layout.textures or problem.textures), run_id=layout.run_id or problem.run_id,
+                        proxies=problem.proxies, notes=list(layout.notes or problem.notes))
+    return solve(sub, collisions=collisions, keep_scale=[i.id for i in items])
 
 
 def _carried(pose: Pose, p: Placement, placed: dict, before: dict, edited: set[str]) -> Pose:

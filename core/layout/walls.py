@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ..schema import Plane
+from ..schema import Plane, Relation
 from .geometry import front_yaw, wrap_angle
 from .state import SolveState
 
@@ -45,7 +45,7 @@ def snap_to_walls(state: SolveState, oid: str) -> None:
     walls = [state.walls[w] for w in item.walls if w in state.walls]
     if not walls:
         return
-    pose.yaw = facing_yaw(walls[0]) if (item.asset.align_to_wall_normal or item.relation == "wall_hung") \
+    pose.yaw = facing_yaw(walls[0]) if (item.asset.align_to_wall_normal or item.relation == Relation.WALL_HUNG) \
         else parallel_yaw(pose.yaw, walls[0])
     for _ in range(2):  # a corner: the second wall's push must not undo the first's
         for wall in walls:

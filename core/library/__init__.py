@@ -1,4 +1,4 @@
-"""The asset library: catalogue (published CSV format), category map, background textures and
+"""The asset library: catalogue (published CSV format), its vocabulary (label → class), background textures and
 the derived-data store (template renders, poses, collision proxies, embeddings).
 
 Importing this package needs only the stdlib and numpy (it runs inside Blender too);
@@ -6,8 +6,10 @@ Importing this package needs only the stdlib and numpy (it runs inside Blender t
 """
 from .catalogue import Catalogue, Problem, load_catalogue, write_catalogue
 from .categories import library_labels, retrieval_classes_for
+from .vocabulary import LabelMatch, Vocabulary, vocabulary_for
 from .store import FeatureStore
 from .textures import TextureRecord, load_textures
 
 __all__ = ["Catalogue", "Problem", "load_catalogue", "write_catalogue", "library_labels", "retrieval_classes_for",
+           "Vocabulary", "LabelMatch", "vocabulary_for",
            "FeatureStore", "TextureRecord", "load_textures"]

@@ -65,6 +65,7 @@ class Catalogue:
     warnings: list[Problem] = field(default_factory=list)
     rows: dict[str, dict[str, str]] = field(default_factory=dict)
     assets_folder_found: bool = True
+    portfolio: set[str] = field(default_factory=set)  # ids of composite assets (portfolio_assets = 1)
 
     def classes(self) -> list[str]:
         return sorted({a.class_name for a in self.assets.values()})
@@ -74,6 +75,10 @@ class Catalogue:
 
     def by_retrieval_class(self, name: str) -> list[AssetRecord]:
         return [a for a in self.assets.values() if a.retrieval_class == name]
+
+    def is_composite(self, asset_id: str) -> bool:
+        """A composite ("portfolio") asset already holds its parts: a desk with its monitor, a bed with pillows."""
+        return asset_id in self.portfolio
 
     def get(self, asset_id: str) -> AssetRecord:
         try:
@@ -95,6 +100,7 @@ class Catalogue:
             "classes": self.classes(),
             "retrieval_classes": self.retrieval_classes(),
             "with_inner_spaces": sum(1 for a in self.assets.values() if a.inner_spaces),
+            "composite_assets": len(self.portfolio),
             "flat_assets": sum(1 for a in self.assets.values() if min(a.size) == 0),
             "assets_folder_found": self.assets_folder_found,
         }
@@ -137,6 +143,12 @@ def load_catalogue(csv_or_library_dir: str | os.PathLike[str]) -> Catalogue:
                                         lambda reason: cat.warnings.append(Problem(line, ident, reason)))
         except (RowError, SchemaError) as exc:
             cat.problems.append(Problem(line, ident, exc.message if isinstance(exc, SchemaError) else str(exc)))
+            continue
+        try:
+            if parse_flag("portfolio_assets", row.get("portfolio_assets")):
+                cat.portfolio.add(ident)
+        except RowError as exc:
+            cat.warnings.append(Problem(line, ident, f"{exc}; the asset is treated as a single object"))
     return cat
 
 

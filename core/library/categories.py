@@ -1,80 +1,30 @@
-"""Detector labels and synonyms → retrieval classes, backed by ``data/category_map.json``.
+"""Compatibility shim: the old label → retrieval-class functions, answered by :mod:`.vocabulary`.
 
-Why a data file: detectors and the VLM name things freely ("couch", "bedside table",
-"pillows"); the catalogue groups assets by ``retrieval_class_en``. Keeping the mapping as
-data lets a user with their own library extend it without touching code. Stdlib only.
+The fixed label table this module used to read (``category_map.json``) is gone: labels are now
+mapped to whatever catalogue is loaded (:class:`~.vocabulary.Vocabulary`). Kept only for callers
+that still import these names (``core.matching.store_access``); new code uses the vocabulary.
 """
 from __future__ import annotations
 
-import json
-import re
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Iterable
 
-from ..errors import LibraryError
+from .text_match import key as normalise_label  # noqa: F401  (old name, same meaning)
+from .vocabulary import Vocabulary
 
-MAP_PATH = Path(__file__).resolve().parent / "data" / "category_map.json"
-
-
-def normalise_label(label: str) -> str:
-    """Lower case, single spaces, no punctuation or underscores; a trailing plural 's' is kept for lookup fallback."""
-    text = re.sub(r"[_\-/]+", " ", str(label or "").strip().lower())
-    text = re.sub(r"[^\w\s]", "", text)
-    return re.sub(r"\s+", " ", text).strip()
+__all__ = ["retrieval_classes_for", "library_labels", "normalise_label"]
 
 
-@lru_cache(maxsize=4)
-def load_map(path: str | None = None) -> dict[str, tuple[str, ...]]:
-    """The synonym table; LibraryError with the fix when the data file is damaged."""
-    source = Path(path) if path else MAP_PATH
-    try:
-        data: Any = json.loads(source.read_text(encoding="utf-8"))
-        table = data["synonyms"]
-        return {normalise_label(k): tuple(str(c) for c in v) for k, v in table.items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise LibraryError(f"Category map {source} is unreadable ({exc}).",
-                           "Restore core/library/data/category_map.json from the extension, or fix its JSON.") from None
-
-
-def _singular(word: str) -> str:
-    for suffix, repl in (("ves", "f"), ("ies", "y"), ("ches", "ch"), ("shes", "sh"), ("s", "")):
-        if word.endswith(suffix) and len(word) > len(suffix) + 2:
-            return word[: -len(suffix)] + repl
-    return word
+@lru_cache(maxsize=8)
+def _vocabulary(available: tuple[str, ...] | None) -> Vocabulary:
+    return Vocabulary.starter() if available is None else Vocabulary.from_names(available)
 
 
 def retrieval_classes_for(label: str, available: Iterable[str] | None = None) -> list[str]:
-    """Retrieval classes a detector label can mean, best guess first.
-
-    Tries the label, its singular form, then its last word ("wooden dining chair" →
-    "chair"). A label that names a retrieval class directly maps to itself. With
-    ``available`` (e.g. ``catalogue.retrieval_classes()``) only classes the library has are
-    returned. An unknown label gives an empty list, never an error.
-    """
-    table = load_map()
-    text = normalise_label(label)
-    words = text.split()
-    tries = [text, " ".join(words[:-1] + [_singular(words[-1])]) if words else ""]
-    for n in range(len(words) - 1, 0, -1):  # drop leading adjectives
-        tail = words[-n:]
-        tries += [" ".join(tail), " ".join(tail[:-1] + [_singular(tail[-1])])]
-    avail = None if available is None else {normalise_label(a): a for a in available}
-    for key in tries:
-        if not key:
-            continue
-        found = list(table.get(key, ()))
-        if avail is not None:
-            if key in avail and avail[key] not in found:
-                found.insert(0, avail[key])
-            found = [avail[normalise_label(c)] for c in found if normalise_label(c) in avail]
-        elif not found and key in {normalise_label(c) for v in table.values() for c in v}:
-            found = [next(c for v in table.values() for c in v if normalise_label(c) == key)]
-        if found:
-            return list(dict.fromkeys(found))
-    return []
+    """Retrieval classes ``label`` may mean, best first: of ``available`` when given, else of the starter library."""
+    return _vocabulary(None if available is None else tuple(sorted(set(available))))(label)
 
 
 def library_labels(catalogue: Any) -> list[str]:
-    """The prompt vocabulary for detectors and the VLM: the library's retrieval classes, sorted."""
+    """The library's retrieval classes, sorted (the VLM's allowed categories)."""
     return sorted({a.retrieval_class for a in catalogue.assets.values()})

@@ -47,15 +47,26 @@ class Dinov2Embedder:
         self.batch_size = max(1, int(batch_size))
 
     @classmethod
-    def from_folder(cls, folder: str | Path, *, device: str = "auto", **kw: Any) -> "Dinov2Embedder":
-        """Load a transformers DINOv2 checkpoint folder (offline)."""
+    def from_folder(cls, folder: str | Path, *, device: str = "auto", converted_dir: str | None = None,
+                    **kw: Any) -> "Dinov2Embedder":
+        """Load a transformers DINOv2 checkpoint folder (offline), or the original ``dinov2_vitl14.pth``.
+
+        An original-format ``.pth`` (facebookresearch layout, as the Imaginarium release ships it)
+        is converted to a transformers folder once (:mod:`core.models.convert`) and loaded from there.
+        """
         from transformers import Dinov2Model
 
+        from ..models.registry import fix_for, get
+
+        if Path(folder).is_file() and Path(folder).suffix == ".pth":
+            from ..models.convert import DINOV2, converted_folder
+
+            folder = converted_folder(folder, DINOV2, cache_dir=converted_dir)
         try:
             model = Dinov2Model.from_pretrained(str(folder), local_files_only=True)
         except (OSError, ValueError) as exc:
             raise MissingWeightsError(f"Cannot load DINOv2 from {folder}: {exc}",
-                                      "Re-download facebook/dinov2-large into that folder (see weights/README.md).") from None
+                                      fix_for(get("dinov2"), folder)) from None
         return cls(model, device=device, **kw)
 
     def dims(self) -> dict[str, tuple[int, ...]]:

@@ -69,7 +69,10 @@ def dinov2_folder(settings: Settings, base_dir: str | Path | None = None) -> Pat
 
 
 def dinov2_installed(folder: Path) -> bool:
-    """A transformers checkpoint folder: config.json plus a weights file."""
+    """A transformers checkpoint folder (config.json plus a weights file), or a facebookresearch ``.pth``
+    file that :mod:`core.models.convert` turns into one on first use."""
+    if folder.suffix == ".pth":
+        return folder.is_file()
     if not (folder / "config.json").is_file():
         return False
     return any((folder / n).is_file() for n in ("model.safetensors", "pytorch_model.bin")) or \
@@ -98,15 +101,18 @@ def load_embedder(settings: Settings, *, base_dir: str | Path | None = None,
         key = (str(folder), settings.device.device)
         if key not in _CACHE:
             from .dinov2 import Dinov2Embedder
-            _CACHE[key] = Dinov2Embedder.from_folder(folder, device=settings.device.device)
+            _CACHE[key] = Dinov2Embedder.from_folder(folder, device=settings.device.device,
+                                                     converted_dir=settings.models.converted_dir)
         return _CACHE[key], notes
     if choice == "dinov2":
+        from ..models.registry import fix_for, get
+
         raise MissingWeightsError(f"DINOv2 weights not found in {folder} (need config.json and model.safetensors).",
-                                  "Download facebook/dinov2-large into that folder (see weights/README.md), "
-                                  "or set retrieval.embedder = classical.")
+                                  fix_for(get("dinov2"), folder) + " Or set retrieval.embedder = classical.")
     if choice == "auto":
         msg = (f"DINOv2 weights not installed at {folder}: using the weight-free classical embedder "
-               "(colour/gradient/silhouette); retrieval and pose are less accurate.")
+               "(colour/gradient/silhouette); retrieval and pose are less accurate "
+               "(Preferences → Imaginarium → Models → DINOv2 → Download).")
         log.warning(msg)
         if notify:
             notify(msg)

@@ -1,15 +1,21 @@
 """Rank library assets for observed objects.
 
 Score of an asset for one object = w_global·global + w_local·local + w_size·size + w_class·class
-(terms in scoring.py). Global similarity and size are computed for every candidate asset of
-the object's retrieval classes in one vectorised pass; the costly patch matching only for the
-best ``rerank_assets`` of them. Objects of one group (identical instances) share one ranking:
-the mean of their members' scores, so every member gets the same asset.
+(terms in scoring.py). Which assets are candidates comes from the library's vocabulary
+(:class:`core.library.vocabulary.Vocabulary`): the label's retrieval class and its alternatives;
+the class term is 1 for assets of the class the label names, ½ for an alternative class. A
+label that maps to nothing raises :class:`NoCandidatesError`; the match stage then gives the
+object a placeholder (a labelled box of its observed size, see :mod:`.placeholder`).
+
+Global similarity and size are computed for every candidate asset of the object's retrieval
+classes in one vectorised pass; the costly patch matching only for the best ``rerank_assets`` of
+them. Objects of one group (identical instances) share one ranking: the mean of their members'
+scores, so every member gets the same asset.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -23,8 +29,8 @@ from .scoring import STRATEGY_CODES, mutual_matches, per_asset_max, size_agreeme
 class NoCandidatesError(LibraryError):
     """An object's label leads to no asset of the library."""
 
-    default_fix = ("Add the label to core/library/data/category_map.json, add assets of its class to the "
-                   "library (then re-embed), or remove the object from the scene graph.")
+    default_fix = ("Add the label (or an everyday name for it) to core/library/data/synonyms.json, add assets of "
+                   "its class to the library (then re-embed), or swap the placeholder box for an asset in Blender.")
 
 
 @dataclass
@@ -66,11 +72,32 @@ def normalise_label(text: str) -> str:
     return " ".join(text.replace("_", " ").replace("-", " ").lower().split())
 
 
+def _class_weights(classes_for: Any, label: str) -> dict[str, float]:
+    """Class name → class term for ``label``: from the vocabulary's match when there is one (specific class 1,
+    alternatives ½), else the label's own words (old callables: exact class or retrieval-class name)."""
+    lookup = getattr(classes_for, "lookup", None)
+    match = lookup(label) if lookup is not None else None
+    if match is None:
+        return {normalise_label(label): 1.0}
+    weights = {normalise_label(c): 0.5 for c, _, _ in match.alternatives}
+    if match.specific:
+        weights[normalise_label(match.class_name)] = 1.0
+    return weights
+
+
 class Retriever:
-    """Scores and ranks assets of one TemplateIndex for queries, using catalogue records and the category map."""
+    """Scores and ranks assets of one TemplateIndex for queries, using catalogue records and the vocabulary.
+
+    ``classes_for`` is the library's :class:`~core.library.vocabulary.Vocabulary` (callable: label →
+    retrieval classes) or any such callable; ``None`` builds the vocabulary from ``assets``.
+    """
 
     def __init__(self, index: TemplateIndex, assets: dict[str, AssetRecord],
-                 classes_for: Callable[[str], Sequence[str]], settings: RetrievalSettings) -> None:
+                 classes_for: Callable[[str], Sequence[str]] | None, settings: RetrievalSettings) -> None:
+        if classes_for is None:
+            from ..library.vocabulary import Vocabulary
+
+            classes_for = Vocabulary.from_records(assets.values())
         self.index = index
         self.settings = settings
         self.classes_for = classes_for
@@ -94,8 +121,7 @@ class Retriever:
         except (KeyError, LookupError, ValueError, LibraryError):
             classes = []
         if not classes:
-            raise NoCandidatesError(f"The label {label!r} maps to no retrieval class of the library's category map.",
-                                    label=label)
+            raise NoCandidatesError(f"The label {label!r} maps to no class of the library's vocabulary.", label=label)
         found = [self.by_class[normalise_label(c)] for c in classes if normalise_label(c) in self.by_class]
         if not found:
             raise NoCandidatesError(f"The label {label!r} maps to {', '.join(classes)}, but the library has no "
@@ -111,10 +137,12 @@ class Retriever:
             s = size_agreement(q.box_size, self.sizes[assets], self.codes[assets])
         else:
             s = np.full(len(assets), 0.5, dtype=np.float32)  # unknown size: neutral
+        weights = _class_weights(self.classes_for, q.label)
         label = normalise_label(q.label)
-        c = np.array([1.0 if self.records[a] is not None and label in
-                      (normalise_label(self.records[a].class_name), normalise_label(self.records[a].retrieval_class))
-                      else 0.0 for a in assets], dtype=np.float32)
+        c = np.array([0.0 if self.records[a] is None else max(
+            weights.get(normalise_label(self.records[a].class_name), 0.0),
+            1.0 if label == normalise_label(self.records[a].retrieval_class) else 0.0) for a in assets],
+            dtype=np.float32)
         return ScoreTable(assets, {"global": g, "size": s, "class": c, "local": np.zeros(len(assets), np.float32)})
 
     def _local(self, q: Query, table: ScoreTable, chosen: np.ndarray) -> None:

@@ -90,9 +90,13 @@ def choose_by_colour(colours: dict[str, np.ndarray], textures: Sequence[Any]) ->
     chosen: dict[str, str] = {}
     notes: list[str] = []
     for kind in KINDS:
-        pool = [t for t in textures if t.kind == kind]
+        pool = [t for t in textures if t.kind == kind and getattr(t, "mean_known", True)]
+        unreadable = [t for t in textures if t.kind == kind and not getattr(t, "mean_known", True)]
+        if unreadable:  # a colour that could not be read must not drive the choice as grey would
+            notes.append(f"textures: {len(unreadable)} {kind} texture(s) could not be read and were left out "
+                         f"of the colour choice ({', '.join(getattr(t, 'id', '?') for t in unreadable[:3])}).")
         if not pool:
-            notes.append(f"textures: the library has no {kind} texture.")
+            notes.append(f"textures: the library has no readable {kind} texture.")
             continue
         colour = colours.get(kind)
         if colour is None:

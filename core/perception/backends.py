@@ -12,21 +12,30 @@ import numpy as np
 from ..config import Secrets, Settings
 from ..errors import ConfigError, MissingWeightsError
 from ..geometry.camera import Intrinsics
+from .depth_io import DepthReport, read_depth
 from .detections_file import FileDetections
-from .images import load_depth
 from .protocols import DepthBackend, DetectionBackend, VlmBackend
 
 
 class FileDepth:
-    """The user's own depth map (.npy metres / 16-bit PNG millimetres) as a depth backend."""
+    """The user's own depth map as a depth backend, read by :func:`core.perception.depth_io.read_depth`.
+
+    Units are detected (metres, millimetres, SUN RGB-D's bit-rotated PNG), flying pixels removed
+    and sparse maps filled in guided by the photo; after :meth:`predict`, ``last_report`` says
+    what was assumed and done (its ``notes`` belong in ``Observation.notes``).
+    """
 
     name = "file"
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.last_report: DepthReport | None = None
 
     def predict(self, rgb: np.ndarray, k: Intrinsics) -> np.ndarray:
-        return load_depth(self.path, rgb.shape[1], rgb.shape[0])
+        h, w = rgb.shape[:2]
+        focal = k.fx * w / k.width if k.width else None
+        depth, self.last_report = read_depth(self.path, w, h, rgb=rgb, focal_px=focal)
+        return depth
 
 
 def model_dir(settings: Settings, name: str, base: Path | None = None) -> Path | None:
@@ -63,11 +72,13 @@ def detection_backend(settings: Settings, secrets: Secrets, detections_path: str
         return DdsDetector(settings.detection, secrets)
     folder = model_dir(settings, settings.detection.local_model)
     if folder is None:
+        from ..models.registry import fix_for, get
+
         raise MissingWeightsError(
             f"No detector available: no DDS token and no local Grounding DINO at "
             f"{settings.paths.weights_dir}/{settings.detection.local_model}.",
-            "Set DDS_API_TOKEN for DINO-X, or put IDEA-Research/grounding-dino-base there "
-            "(see docs/perception.md), or pass --detections DET.json.")
+            "Set DDS_API_TOKEN for DINO-X (Preferences → Imaginarium → DDS token), or "
+            + fix_for(get("grounding_dino")) + " Or give a detections file (--detections).")
     from .grounding_dino import GroundingDinoLocal
 
     return GroundingDinoLocal(folder, settings.detection, pick_device(settings))

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from ..config import Secrets, VlmSettings
-from ..errors import ApiAuthError, ApiError, ApiQuotaError, ModelOutputError
+from ..errors import ApiAuthError, ApiError, ApiQuotaError, ModelOutputError, redact, register_secret
 from . import prompts
+from .detections_file import MAX_LABEL_CHARS
 from .json_check import validate
 from .protocols import VlmAnswer, VlmObjectAnswer
 
@@ -39,7 +40,9 @@ class ClaudeVlm:
         if not secrets.anthropic_api_key:
             raise ApiAuthError("No Anthropic API key is set.", KEY_FIX)
         self.settings = settings
-        self._client = anthropic.Anthropic(api_key=str(secrets.anthropic_api_key),
+        self._key = str(secrets.anthropic_api_key)
+        register_secret(self._key)  # no error raised after this point can show it
+        self._client = anthropic.Anthropic(api_key=self._key,
                                            base_url=settings.base_url or None,
                                            timeout=settings.timeout_s, max_retries=max_retries)
 
@@ -48,19 +51,18 @@ class ClaudeVlm:
                                                    "data": encode_png_rgb(rgb)}}
         answer = VlmAnswer(model=self.settings.model)
         size = max(1, int(self.settings.max_objects_per_call))
+        known = {o["id"] for o in objects}  # a support or facing may be an object of another batch
         for start in range(0, len(objects), size):
             batch = objects[start:start + size]
-            data, calls = self._ask(image_block, batch, labels)
+            data, calls = self._ask(image_block, batch, labels, known)
             answer.calls += calls
-            for item in data["objects"]:
-                answer.objects[item["id"]] = VlmObjectAnswer(
-                    item["id"], bool(item["keep"]), item["relation"], item.get("support"), item.get("facing"),
-                    item.get("plausible_size"))
-            answer.groups.extend(g for g in data.get("groups", []) if len(g) > 1)
-            answer.missing_labels.extend(m for m in data.get("missing_labels", []) if m not in answer.missing_labels)
+            said, groups, missing = read_answer(data, {o["id"] for o in batch}, known)
+            answer.objects.update((o.id, o) for o in said)
+            answer.groups.extend(groups)
+            answer.missing_labels.extend(m for m in missing if m not in answer.missing_labels)
         return answer
 
-    def _ask(self, image_block: dict, batch: list[dict], labels: list[str]) -> tuple[dict, int]:
+    def _ask(self, image_block: dict, batch: list[dict], labels: list[str], known: set[str]) -> tuple[dict, int]:
         messages: list[dict[str, Any]] = [{"role": "user", "content": [
             image_block, {"type": "text", "text": prompts.user_prompt(batch, labels)}]}]
         ids = {o["id"] for o in batch}
@@ -70,7 +72,7 @@ class ClaudeVlm:
             if tool is None:
                 error = "you answered without calling the tool report_scene"
             else:
-                error = _check(tool.input, ids)
+                error = check_answer(tool.input, ids, known)
                 if not error:
                     return tool.input, attempt + 1
             if attempt == 1:
@@ -105,26 +107,79 @@ class ClaudeVlm:
         except anthropic.APIStatusError as exc:
             raise ApiError(f"Anthropic answered HTTP {exc.status_code}, also after retries.") from None
         except anthropic.APIConnectionError as exc:
-            raise ApiError(f"Cannot reach the Anthropic API ({exc}).") from None
+            raise ApiError(f"Cannot reach the Anthropic API ({self._scrub(exc)}).") from None
         except anthropic.APIResponseValidationError as exc:
-            raise ApiError(f"Anthropic's answer was not valid ({exc}).", "Retry; update the anthropic package.") from None
+            raise ApiError(f"Anthropic's answer was not valid ({self._scrub(exc)}).",
+                           "Retry; update the anthropic package.") from None
         if not isinstance(response, anthropic.types.Message):  # the SDK hands back the raw text of a non-JSON body
-            raise ApiError(f"Anthropic's answer was not JSON: {str(response)[:80]!r}.",
+            raise ApiError(f"Anthropic's answer was not JSON: {self._scrub(response)[:80]!r}.",
                            "Retry; if you set vlm.base_url, check that it points at the Anthropic API.")
         return response
 
+    def _scrub(self, value: Any) -> str:
+        """Text of a remote answer or an SDK error, without the key (a proxy may echo the request headers)."""
+        return redact(str(value), [self._key])[:300]
 
-def _check(data: Any, ids: set[str]) -> str:
-    """Schema problems, then meaning problems (unknown ids, on_object without support); '' when fine."""
+
+def check_answer(data: Any, ids: set[str], known: set[str] | None = None) -> str:
+    """Schema problems, then meaning problems; '' when the answer can be used.
+
+    ``ids`` are the objects asked about in this call; ``known`` all objects of the image (a
+    support, facing or group member may be one of another batch). Meaning: every answered id is
+    asked about and answered once, every reference is known and not the object itself, and a
+    missing label is a short category name. The text is shown to the model once so it can
+    correct itself.
+    """
+    known = ids | (known or set())
     problems = validate(data, prompts.SCENE_TOOL["input_schema"], "input")
     if problems:
         return "; ".join(problems[:5])
+    seen: set[str] = set()
     for item in data["objects"]:
-        if item["id"] not in ids:
-            return f"object id {item['id']!r} is not one of the listed ids {sorted(ids)}"
-        if item["relation"] == "on_object" and not item.get("support"):
-            return f"object {item['id']} is on_object but names no support"
+        oid = item["id"]
+        if oid not in ids:
+            return f"object id {_short(oid)} is not one of the listed ids {sorted(ids)}"
+        if oid in seen:
+            return f"object {oid} is answered twice"
+        seen.add(oid)
+        support, facing = item.get("support"), item.get("facing")
+        if item["relation"] == "on_object" and not support:
+            return f"object {oid} is on_object but names no support"
+        if item["relation"] == "on_object" and (support not in known or support == oid):
+            return f"object {oid} has support {_short(support)}, which is not another listed id"
+        if facing is not None and (facing not in known or facing == oid):
+            return f"object {oid} faces {_short(facing)}, which is not another listed id"
+    for group in data.get("groups", []):
+        for member in group:
+            if member not in known:
+                return f"group member {_short(member)} is not one of the listed ids"
+    for name in data.get("missing_labels", []):
+        if not name.strip() or len(name) > MAX_LABEL_CHARS or not name.isprintable():
+            return f"missing label {_short(name)} is not a short category name"
     return ""
+
+
+def read_answer(data: Any, ids: set[str], known: set[str] | None = None
+                ) -> tuple[list[VlmObjectAnswer], list[list[str]], list[str]]:
+    """A checked tool input → (object answers, groups of two or more, missing labels lower-cased).
+
+    Raises :class:`ModelOutputError` when :func:`check_answer` finds a problem, so no answer
+    reaches the scene graph unchecked.
+    """
+    error = check_answer(data, ids, known)
+    if error:
+        raise ModelOutputError(f"The VLM's answer cannot be used: {error}.")
+    objects = [VlmObjectAnswer(item["id"], bool(item["keep"]), item["relation"],
+                               item.get("support") if item["relation"] == "on_object" else None,
+                               item.get("facing"), item.get("plausible_size")) for item in data["objects"]]
+    groups = [list(dict.fromkeys(g)) for g in data.get("groups", []) if len(set(g)) > 1]
+    missing = list(dict.fromkeys(m.strip().lower() for m in data.get("missing_labels", [])))
+    return objects, groups, missing
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def encode_png_rgb(rgb: np.ndarray) -> str:

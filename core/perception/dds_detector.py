@@ -23,10 +23,14 @@ from typing import Any
 import numpy as np
 
 from ..config import DetectionSettings, Secrets
-from ..errors import ApiAuthError, ApiError, ApiQuotaError
+from ..errors import ApiAuthError, ApiError, ApiQuotaError, BadInputError, ModelOutputError, redact, register_secret
+from .detections_file import check_box, check_label, check_score
 from .masks import decode_rle
 from .protocols import RawDetection
 
+SEND_MAX_SIDE = 1536  # the API's own limit: larger images we shrink ourselves (see _fit)
+MAX_OBJECTS = 1000
+ANSWER_FIX = "Retry; if it persists, the DDS API changed its answer format: report it."
 TOKEN_FIX = "Set DDS_API_TOKEN (or the DDS token in the add-on preferences) to a valid token from deepdataspace.com."
 _SDK: Any = None
 
@@ -75,34 +79,20 @@ class DdsDetector:
             raise ApiAuthError("No DDS API token is set, so the cloud detector cannot run.", TOKEN_FIX)
         self.settings = settings
         self._token = str(secrets.dds_api_token)
+        register_secret(self._token)  # no error raised after this point can show it
+        self.notes: list[str] = []
         self.backoff_s = backoff_s
         self.poll_s = poll_s
 
     def detect(self, rgb: np.ndarray, labels: list[str], **context: Any) -> list[RawDetection]:
+        """Boxes and masks at the image's size; ``self.notes`` says what was dropped from the answer and why."""
         ctx = context.get("ctx")
         h, w = rgb.shape[:2]
-        result = self._run(self._body(labels), _png_bytes(rgb), ctx)
-        wanted = {lab.lower() for lab in labels}
-        out = []
-        for i, obj in enumerate(result.get("objects") or []):
-            try:
-                label = str(obj["category"]).strip().lower()
-                score = float(obj["score"])
-                x0, y0, x1, y1 = (float(v) for v in obj["bbox"])
-            except (KeyError, TypeError, ValueError):
-                raise ApiError(f"The DDS answer's object {i} lacks category/score/bbox: {str(obj)[:120]}.",
-                               "Retry; if it persists, the API changed: report it.") from None
-            if label not in wanted or score < self.settings.box_threshold:
-                continue
-            x0, y0, x1, y1 = max(0.0, x0), max(0.0, y0), min(float(w), x1), min(float(h), y1)
-            if x1 - x0 < 1 or y1 - y0 < 1:
-                continue
-            mask = None
-            if isinstance(obj.get("mask"), dict):
-                rle = {"size": obj["mask"].get("size"), "counts": obj["mask"].get("counts")}
-                mask = decode_rle(rle, h, w, f"DDS object {i} mask")
-            out.append(RawDetection(label, score, (x0, y0, x1, y1), mask, "detector" if mask is not None else ""))
-        return out
+        sent = _fit(rgb, SEND_MAX_SIDE)
+        result = self._run(self._body(labels), _png_bytes(sent), ctx)
+        dets, self.notes = parse_dds_result(result, sent.shape[0], sent.shape[1], labels,
+                                            self.settings.box_threshold)
+        return [_rescale(d, sent.shape[0], sent.shape[1], h, w) for d in dets] if sent is not rgb else dets
 
     def _body(self, labels: list[str]) -> dict[str, Any]:
         return {"model": self.settings.dds_model, "prompt": {"type": "text", "text": ".".join(labels)},
@@ -130,16 +120,22 @@ class DdsDetector:
                 if code in (401, 403):
                     raise ApiAuthError(f"The DDS API refused the token (HTTP {code}).", TOKEN_FIX) from None
                 if code != 429 and code < 500:
-                    raise ApiError(f"The DDS API rejected the request (HTTP {code}): {_text(exc.response)}.",
+                    raise ApiError(f"The DDS API rejected the request (HTTP {code}): "
+                                   f"{redact(_text(exc.response), [self._token])}.",
                                    f"Check detection.dds_model = {self.settings.dds_model!r} and the labels.") from None
                 last = exc
             except (requests.Timeout, requests.ConnectionError, sdk["base"].Retry) as exc:
                 last = exc
             except ValueError as exc:  # the body was not JSON (requests' JSONDecodeError is a ValueError)
-                raise ApiError(f"The DDS API answered with something that is not JSON ({exc}).",
+                raise ApiError(f"The DDS API answered with something that is not JSON "
+                               f"({redact(str(exc), [self._token])[:200]}).",
                                "Retry later; check detection.dds_endpoint if you use a proxy.") from None
+            except (KeyError, TypeError, AttributeError, IndexError) as exc:  # the SDK reading an odd JSON shape
+                raise ApiError(f"The DDS API answered JSON of an unexpected shape ({type(exc).__name__}: "
+                               f"{redact(str(exc), [self._token])[:120]}).", ANSWER_FIX) from None
             except RuntimeError as exc:  # the SDK's "code != 0" answers and failed tasks
-                raise ApiError(f"The DDS task failed: {exc}.", "Check the model name and token, then retry.") from None
+                raise ApiError(f"The DDS task failed: {redact(str(exc), [self._token])[:300]}.",
+                               "Check the model name and token, then retry.") from None
             if attempt + 1 < attempts and time.monotonic() + self.backoff_s * 2 ** attempt < deadline:
                 _sleep(self.backoff_s * 2 ** attempt, ctx)
             else:
@@ -165,6 +161,82 @@ class DdsDetector:
                 raise ApiError(f"The DDS task did not finish within {self.settings.timeout_s:g} s.",
                                "Raise detection.timeout_s, or retry when the service is less busy.")
             _sleep(self.poll_s, ctx)
+
+
+def parse_dds_result(result: Any, height: int, width: int, labels: list[str],
+                     threshold: float) -> tuple[list[RawDetection], list[str]]:
+    """The task result → detections of the asked labels at or above ``threshold``, plus notes.
+
+    The answer is outside data: anything not in the documented shape (a list where an object
+    belongs, a NaN score, a box outside the image, a mask of another size) is a
+    :class:`ModelOutputError` naming the object, never a bare exception and never silently used.
+    """
+    if not isinstance(result, dict):
+        raise ModelOutputError(f"The DDS answer's result is {type(result).__name__}, not an object.", ANSWER_FIX)
+    objects = result.get("objects")
+    if objects is None:
+        objects = []
+    if not isinstance(objects, list):
+        raise ModelOutputError(f"The DDS answer's objects is {type(objects).__name__}, not a list.", ANSWER_FIX)
+    if len(objects) > MAX_OBJECTS:
+        raise ModelOutputError(f"The DDS answer lists {len(objects)} objects (at most {MAX_OBJECTS}).", ANSWER_FIX)
+    wanted = {lab.strip().lower() for lab in labels}
+    out: list[RawDetection] = []
+    notes: list[str] = []
+    for i, obj in enumerate(objects):
+        where = f"DDS object {i}"
+        if not isinstance(obj, dict):
+            raise ModelOutputError(f"{where} is {type(obj).__name__}, not an object.", ANSWER_FIX)
+        label = check_label(obj.get("category"), where, ModelOutputError, ANSWER_FIX)
+        where = f"DDS object {i} ({label!r})"
+        score = check_score(obj.get("score"), where, ModelOutputError, ANSWER_FIX)
+        box = check_box(obj.get("bbox"), where, height, width, ModelOutputError, ANSWER_FIX, sliver_ok=True)
+        if label not in wanted or score < threshold:
+            continue
+        if box is None:
+            notes.append(f"{where}: its box has under one pixel inside the image; dropped.")
+            continue
+        raw = obj.get("mask")
+        mask = None
+        if isinstance(raw, dict):
+            try:
+                mask = decode_rle({"size": raw.get("size"), "counts": raw.get("counts")}, height, width,
+                                  f"{where} mask")
+            except BadInputError as exc:
+                raise ModelOutputError(exc.message, ANSWER_FIX) from None
+            if not mask.any():
+                notes.append(f"{where}: the mask is empty; segmented inside the box instead.")
+                mask = None
+        elif raw is not None:
+            raise ModelOutputError(f"{where} mask is {type(raw).__name__}, not a COCO RLE object.", ANSWER_FIX)
+        out.append(RawDetection(label, score, box, mask, "detector" if mask is not None else ""))
+    return out, notes
+
+
+def _fit(rgb: np.ndarray, max_side: int) -> np.ndarray:
+    """The image shrunk to ``max_side`` by us, so the SDK's own resizing (which decodes masks with
+    pycocotools' unchecked C decoder and logs whole answers on error) never runs."""
+    h, w = rgb.shape[:2]
+    if max(h, w) <= max_side:
+        return rgb
+    from PIL import Image
+
+    scale = max_side / max(h, w)
+    size = (max(1, int(w * scale)), max(1, int(h * scale)))
+    return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS))
+
+
+def _rescale(det: RawDetection, hs: int, ws: int, h: int, w: int) -> RawDetection:
+    """A detection on the shrunk image → the same on the full image (nearest-neighbour mask)."""
+    sx, sy = w / ws, h / hs
+    x0, y0, x1, y1 = det.box
+    box = (x0 * sx, y0 * sy, min(float(w), x1 * sx), min(float(h), y1 * sy))
+    mask = det.mask
+    if mask is not None:
+        yi = np.minimum(((np.arange(h) + 0.5) * hs / h).astype(int), hs - 1)
+        xi = np.minimum(((np.arange(w) + 0.5) * ws / w).astype(int), ws - 1)
+        mask = mask[yi[:, None], xi[None, :]]
+    return RawDetection(det.label, det.score, box, mask, det.mask_source)
 
 
 def _sleep(seconds: float, ctx: Any) -> None:

@@ -1,9 +1,12 @@
 """Depth Anything V2 (metric) through transformers' ``DepthAnythingForDepthEstimation``.
 
 Weights: a local Hugging Face folder (``config.json`` + ``model.safetensors``), by default
-``<weights_dir>/depth-anything-v2-metric-indoor-large`` (download
-``depth-anything/Depth-Anything-V2-Metric-Indoor-Large-hf`` there), or a hub id already in the
-Hugging Face cache — nothing is downloaded at run time.
+``<weights_dir>/depth-anything-v2-metric-indoor-large`` (Preferences → Imaginarium → Models →
+Download, or ``depth-anything/Depth-Anything-V2-Metric-Indoor-Large-hf`` by hand), a hub id
+already in the Hugging Face cache, or the Imaginarium release's original-format
+``depth_anything_v2_metric_hypersim_vitl.pth`` (converted once by :mod:`core.models.convert`)
+— nothing is downloaded at run time. A loaded model stays in memory for the worker's life, so
+the second image of a session does not read the weights again.
 
 Pre-processing is ours, not the library's image processor, so it is explicit and tested: the
 image is scaled so its shorter side is ``input_size`` (518 by default, what the model was
@@ -27,6 +30,13 @@ PATCH = 14
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 STD = np.array([0.229, 0.224, 0.225], np.float32)
 HUB_ID = "depth-anything/Depth-Anything-V2-Metric-Indoor-Large-hf"
+_LOADED: dict[tuple[str, str, int, int], Any] = {}  # (source, device, max depth, files' mtime) → model, kept warm
+
+
+def _weights_fix(place: Path | str | None = None) -> str:
+    from ..models.registry import fix_for, get
+
+    return fix_for(get("depth"), place)
 
 
 def model_input_size(width: int, height: int, input_size: int) -> tuple[int, int]:
@@ -65,30 +75,46 @@ class DepthAnythingBackend:
 
         folder = model_dir(settings, settings.depth.model)
         source: str | Path | None = folder
-        if folder is None and "/" in settings.depth.model and not Path(settings.depth.model).exists():
+        published = _published_file(settings)
+        if published is not None:
+            source = published  # the original repository's .pth: converted on first load
+        elif folder is None and "/" in settings.depth.model and not Path(settings.depth.model).exists():
             source = settings.depth.model  # a hub id: only from the local Hugging Face cache
         if source is None:
             raise MissingWeightsError(
                 f"Depth model {settings.depth.model!r} is not in {settings.paths.weights_dir}.",
-                f"Download {HUB_ID} into {settings.paths.weights_dir}/{settings.depth.model}, "
-                "or pass your own depth map with --depth.")
-        return cls(source, max_depth=settings.depth.max_depth_m, input_size=settings.depth.input_size, device=device)
+                _weights_fix(Path(settings.paths.weights_dir) / settings.depth.model)
+                + " Or pass your own depth map (--depth on the command line).")
+        backend = cls(source, max_depth=settings.depth.max_depth_m, input_size=settings.depth.input_size, device=device)
+        backend.converted_dir = settings.models.converted_dir
+        return backend
+
+    converted_dir: str | None = None
 
     def _load(self) -> Any:
         if self._model is not None:
             return self._model
+        key = (self.source, self.device, int(round(self.max_depth)), _stamp(self.source))
+        if key in _LOADED:
+            self._model = _LOADED[key]
+            return self._model
         import torch
         from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation
 
+        if Path(self.source).is_file() and Path(self.source).suffix == ".pth":
+            from ..models.convert import DEPTH, converted_folder
+
+            self.source = str(converted_folder(self.source, DEPTH, max_depth=self.max_depth,
+                                               cache_dir=self.converted_dir))
         folder = Path(self.source)
         if folder.is_dir() and not ((folder / "config.json").is_file() and any(folder.glob("*.safetensors"))):
             raise MissingWeightsError(f"Cannot read a Depth Anything model at {self.source} (no config.json and "
-                                      "*.safetensors there).", f"Download {HUB_ID} into that folder.")
+                                      "*.safetensors there).", _weights_fix(folder))
         try:
             config = DepthAnythingConfig.from_pretrained(self.source, local_files_only=self.local_only)
         except (OSError, ValueError) as exc:
             raise MissingWeightsError(f"Cannot read a Depth Anything model at {self.source} ({exc}).",
-                                      f"Download {HUB_ID} (config.json + model.safetensors) into that folder.") from None
+                                      _weights_fix(self.source)) from None
         if config.depth_estimation_type != "metric":
             raise ConfigError(f"The depth model at {self.source} predicts relative depth, not metres.",
                               "Use a metric checkpoint, e.g. Depth-Anything-V2-Metric-Indoor-Large-hf.")
@@ -102,8 +128,8 @@ class DepthAnythingBackend:
                                                                     local_files_only=self.local_only)
         except OSError as exc:
             raise MissingWeightsError(f"Depth model weights at {self.source} are missing or unreadable ({exc}).",
-                                      f"Download {HUB_ID} into that folder again.") from None
-        self._model = model.to(self.device).eval()
+                                      _weights_fix(self.source)) from None
+        self._model = _LOADED[key] = model.to(self.device).eval()
         return self._model
 
     def predict(self, rgb: np.ndarray, k: Intrinsics) -> np.ndarray:
@@ -118,3 +144,19 @@ class DepthAnythingBackend:
             pred = F.interpolate(pred[:, None].float(), size=rgb.shape[:2], mode="bilinear", align_corners=False)
         depth = pred[0, 0].cpu().numpy().astype(np.float32)
         return np.clip(depth, 1e-3, self.max_depth)
+
+
+def _published_file(settings: Settings) -> Path | None:
+    """``depth.model`` naming an original-format ``.pth`` file (absolute, or under the weights folder)."""
+    name = Path(settings.depth.model).expanduser()
+    if name.suffix != ".pth":
+        return None
+    path = name if name.is_absolute() else settings.resolve_path(settings.paths.weights_dir) / name
+    return path if path.is_file() else None
+
+
+def _stamp(source: str) -> int:
+    """Newest modification time of the weights, so a model replaced on disk is loaded again."""
+    path = Path(source)
+    files = [path] if path.is_file() else list(path.glob("*.safetensors")) + list(path.glob("config.json"))
+    return max((f.stat().st_mtime_ns for f in files if f.exists()), default=0)

@@ -27,6 +27,9 @@ from .protocols import RawDetection
 HUB_ID = "IDEA-Research/grounding-dino-base"
 
 
+_LOADED: dict[tuple[str, str], tuple[Any, Any]] = {}  # (folder, device) → (model, processor)
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU matrix between (N, 4) and (M, 4) xyxy boxes."""
     x0 = np.maximum(a[:, None, 0], b[None, :, 0])
@@ -65,18 +68,24 @@ class GroundingDinoLocal:
         self._processor: Any = None
 
     def _load(self) -> tuple[Any, Any]:
+        """The model and processor, loaded once per worker (a warm worker does not re-read the checkpoint)."""
         if self._model is None:
-            import torch
-            from transformers import GroundingDinoForObjectDetection, GroundingDinoProcessor
+            key = (str(self.folder), self.device)
+            if key not in _LOADED:
+                import torch
+                from transformers import GroundingDinoForObjectDetection, GroundingDinoProcessor
 
-            try:
-                self._processor = GroundingDinoProcessor.from_pretrained(self.folder, local_files_only=True)
-                model = GroundingDinoForObjectDetection.from_pretrained(self.folder, local_files_only=True)
-            except (OSError, ValueError) as exc:
-                raise MissingWeightsError(f"Cannot load Grounding DINO from {self.folder} ({exc}).",
-                                          f"Download {HUB_ID} (model and processor files) into that folder.") from None
-            dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
-            self._model = model.to(self.device, dtype=dtype).eval()
+                from ..models.registry import fix_for, get
+
+                try:
+                    processor = GroundingDinoProcessor.from_pretrained(self.folder, local_files_only=True)
+                    model = GroundingDinoForObjectDetection.from_pretrained(self.folder, local_files_only=True)
+                except (OSError, ValueError) as exc:
+                    raise MissingWeightsError(f"Cannot load Grounding DINO from {self.folder} ({exc}).",
+                                              fix_for(get("grounding_dino"), self.folder)) from None
+                dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+                _LOADED[key] = (model.to(self.device, dtype=dtype).eval(), processor)
+            self._model, self._processor = _LOADED[key]
         return self._model, self._processor
 
     def _chunks(self, labels: list[str], tokenizer: Any, max_len: int) -> list[tuple[str, list[tuple[str, int, int]]]]:

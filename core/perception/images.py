@@ -1,4 +1,6 @@
-"""Loading the user's image and depth map, with an error that says what to do for every bad input.
+"""Loading the user's image, with an error that says what to do for every bad input.
+
+A depth map the user brings is read by :mod:`.depth_io` (units detected and reported).
 
 Images must be 8-bit colour: the depth and detection models were trained on 8-bit RGB, and a
 silent conversion (16-bit → 8-bit, grey → RGB, transparency → black) changes what they see
@@ -9,6 +11,8 @@ returned for the camera model.
 from __future__ import annotations
 
 import hashlib
+import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,14 +56,24 @@ def load_image(path: str | Path, max_side: int = MAX_SIDE) -> LoadedImage:
     """Read an 8-bit RGB image (PNG, JPEG, WebP, …) or raise :class:`BadInputError` naming the problem."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    path = Path(path)
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise BadInputError(f"Image {path} is a folder, not an image file.", "Give the image file's path.")
     if not path.is_file():
         raise BadInputError(f"Image {path} does not exist.", "Check the path and try again.")
     size = path.stat().st_size
     if size == 0:
         raise BadInputError(f"Image {path} is empty (0 bytes).", "The file was not written completely; export it again.")
     try:
-        img = Image.open(path)
+        with warnings.catch_warnings():
+            # Pillow only warns between ~89 and ~179 Mpx and raises above; both are far past MAX_SIDE.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise BadInputError(f"Image {path.name} is too large to open safely ({_pixels(exc)}); the largest side "
+                            f"allowed is {max_side} px.",
+                            f"Downscale it so the longer side is at most {max_side} px (models work at ~1 k px).") \
+            from None
     except UnidentifiedImageError:
         head = path.read_bytes()[:64]
         kind = "text" if _looks_like_text(head) else "data"
@@ -101,53 +115,10 @@ def load_image(path: str | Path, max_side: int = MAX_SIDE) -> LoadedImage:
     return LoadedImage(path, np.ascontiguousarray(rgb, dtype=np.uint8), file_hash(path), exif)
 
 
-def load_depth(path: str | Path, width: int, height: int) -> np.ndarray:
-    """A depth map the user brings: ``.npy`` in metres, or a 16-bit PNG in millimetres (0 = no reading).
-
-    Returns float32 metres at the image size, NaN where there is no reading. A map with the
-    image's aspect ratio but another resolution is resized (nearest neighbour, so no depth is
-    invented across edges); any other shape is an error.
-    """
-    path = Path(path)
-    if not path.is_file() or path.stat().st_size == 0:
-        raise BadInputError(f"Depth map {path} does not exist or is empty.", "Check the --depth path.")
-    fix = "Give a .npy array of metres (H, W) or a 16-bit PNG of millimetres with the image's size."
-    if path.suffix.lower() == ".npy":
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise BadInputError(f"Depth map {path.name} is not a readable .npy array ({exc}).", fix) from None
-        if arr.ndim == 3 and arr.shape[-1] == 1:
-            arr = arr[..., 0]
-        if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.number):
-            raise BadInputError(f"Depth map {path.name} has shape {arr.shape} / dtype {arr.dtype}.", fix)
-        depth = arr.astype(np.float32)
-    else:
-        from PIL import Image, UnidentifiedImageError
-
-        try:
-            img = Image.open(path)
-            img.load()
-        except (UnidentifiedImageError, OSError) as exc:
-            raise BadInputError(f"Depth map {path.name} is not a readable image ({exc}).", fix) from None
-        if img.mode not in ("I;16", "I;16B", "I;16L", "I"):
-            raise BadInputError(f"Depth PNG {path.name} has mode {img.mode}; a 16-bit single-channel PNG is needed "
-                                "(8-bit depth has only 256 levels).", fix)
-        depth = np.asarray(img).astype(np.float32) / 1000.0
-    depth[~np.isfinite(depth) | (depth <= 0)] = np.nan
-    if not np.isfinite(depth).any():
-        raise BadInputError(f"Depth map {path.name} has no positive depth values.", fix)
-    if np.nanmedian(depth) > 200:
-        raise BadInputError(f"Depth map {path.name} has a median of {np.nanmedian(depth):.0f}: that is not metres.",
-                            "Save .npy depth in metres (divide millimetres by 1000), or use a 16-bit PNG in mm.")
-    dh, dw = depth.shape
-    if (dh, dw) != (height, width):
-        if abs(dw / dh - width / height) > 0.01:
-            raise BadInputError(f"Depth map {path.name} is {dw}x{dh} but the image is {width}x{height}.", fix)
-        yi = np.minimum(((np.arange(height) + 0.5) * dh / height).astype(int), dh - 1)
-        xi = np.minimum(((np.arange(width) + 0.5) * dw / width).astype(int), dw - 1)
-        depth = depth[yi[:, None], xi[None, :]]
-    return depth
+def _pixels(exc: Exception) -> str:
+    """Pillow's bomb message holds the pixel count; say it in megapixels."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    return f"{int(found.group(1)) / 1e6:.0f} megapixels" if found else "a decompression-bomb size"
 
 
 def _png_bit_depth(path: Path) -> int | None:

@@ -2,18 +2,21 @@
 
 Supports what :data:`core.perception.prompts.SCENE_TOOL` uses: ``type`` (one or a list, incl.
 ``null``), ``enum``, ``properties``, ``required``, ``additionalProperties: false`` and ``items``.
-Errors name the JSON path, so the message shown back to the model is specific.
+Errors name the JSON path, so the message shown back to the model is specific. Model answers
+are outside data: any value is accepted as input and only ever produces a list of problems.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 _TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
 
 
 def _is(value: Any, kind: str) -> bool:
-    if kind == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "number":  # NaN and infinities are not JSON numbers, though Python's json module reads them
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and (
+            isinstance(value, int) or math.isfinite(value))
     if kind == "integer":
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, _TYPES[kind])

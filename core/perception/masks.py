@@ -10,29 +10,84 @@ from ..errors import BadInputError
 from .protocols import RawDetection
 
 
+MAX_RLE_CHARS = 4_000_000  # a compressed mask longer than this is not a mask of an image we accept
+
+
 def decode_rle(rle: Any, height: int, width: int, where: str = "mask") -> np.ndarray:
-    """COCO RLE (compressed string or uncompressed list counts, column-major) → bool (H, W)."""
+    """COCO RLE (compressed string or uncompressed list counts, column-major) → bool (H, W).
+
+    Everything here comes from outside (a detector's answer, a user's file, a cached stage file),
+    so every field is checked and every problem is a :class:`BadInputError` naming ``where``.
+    Compressed strings are decoded in Python rather than by pycocotools: its C decoder writes
+    past the mask buffer when the run lengths add up to more than H×W, which a malformed answer
+    can make it do.
+    """
     if not isinstance(rle, dict) or "counts" not in rle or "size" not in rle:
-        raise BadInputError(f"{where} is not a COCO RLE object: {str(rle)[:80]}.",
+        raise BadInputError(f"{where} is not a COCO RLE object: {_short(rle)}.",
                             'Give {"size": [height, width], "counts": ...} as written by pycocotools.')
-    h, w = (int(v) for v in rle["size"])
+    size = rle["size"]
+    if (not isinstance(size, (list, tuple)) or len(size) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in size)):
+        raise BadInputError(f"{where}.size = {_short(size)} must be two integers [height, width].",
+                            "Write the mask's size as [height, width] in pixels.")
+    h, w = int(size[0]), int(size[1])
     if (h, w) != (height, width):
         raise BadInputError(f"{where} has size {h}x{w} but the image is {height}x{width}.",
                             "Encode masks at the image's own resolution.")
     counts = rle["counts"]
     try:
-        if isinstance(counts, list):
-            runs = np.asarray(counts, dtype=np.int64)
-            if runs.sum() != h * w or (runs < 0).any():
-                raise ValueError(f"run lengths sum to {runs.sum()}, expected {h * w}")
-            flat = np.repeat(np.arange(len(runs)) % 2 == 1, runs)
-            return flat.reshape(w, h).T.copy()
-        from pycocotools import mask as coco_mask
-
-        return coco_mask.decode({"size": [h, w], "counts": counts.encode() if isinstance(counts, str) else counts}
-                                ).astype(bool)
-    except (ValueError, TypeError) as exc:
+        if isinstance(counts, (str, bytes)):
+            runs = _counts_from_string(counts)
+        elif isinstance(counts, list):
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in counts):
+                raise ValueError("run lengths must be whole numbers")
+            runs = counts
+        else:
+            raise ValueError(f"counts is {type(counts).__name__}, not a list of run lengths or a string")
+        if len(runs) > h * w + 1:
+            raise ValueError(f"{len(runs)} runs for {h * w} pixels")
+        if any(r < 0 or r > h * w for r in runs):
+            raise ValueError("a run length is negative or longer than the mask")
+        arr = np.asarray(runs, dtype=np.int64)
+        if int(arr.sum()) != h * w:
+            raise ValueError(f"run lengths sum to {int(arr.sum())}, expected {h * w}")
+    except ValueError as exc:
         raise BadInputError(f"{where} RLE could not be decoded ({exc}).", "Re-encode it with pycocotools.") from None
+    flat = np.repeat(np.arange(len(arr)) % 2 == 1, arr)
+    return flat.reshape(w, h).T.copy()
+
+
+def _counts_from_string(text: str | bytes) -> list[int]:
+    """COCO's compressed counts: 6-bit groups from '0' (48), 5 value bits + a continue bit, sign in bit 4 of
+    the last group; from the third run on, each value is a difference to the run two before."""
+    data = text.encode("ascii") if isinstance(text, str) else bytes(text)  # UnicodeEncodeError is a ValueError
+    if len(data) > MAX_RLE_CHARS:
+        raise ValueError(f"the counts string has {len(data)} characters")
+    out: list[int] = []
+    p = 0
+    while p < len(data):
+        x, k, more = 0, 0, True
+        while more:
+            if p >= len(data):
+                raise ValueError("the counts string ends in the middle of a number")
+            c = data[p] - 48
+            if not 0 <= c < 64 or k > 6:
+                raise ValueError(f"character {chr(data[p])!r} at {p} is not COCO RLE")
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and c & 0x10:
+                x |= -1 << (5 * k)
+        if len(out) > 2:
+            x += out[-2]
+        out.append(x)
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def encode_rle(mask: np.ndarray) -> dict[str, Any]:
@@ -47,17 +102,23 @@ def encode_rle(mask: np.ndarray) -> dict[str, Any]:
 
 
 def read_mask_png(path: Path, height: int, width: int) -> np.ndarray:
+    """A mask image at the image's size (> 127 = inside); the size is checked before the pixels are read."""
     from PIL import Image, UnidentifiedImageError
 
+    fix = "Give a PNG path relative to the JSON file."
     try:
+        if not path.is_file():  # also keeps devices and FIFOs (which would block a read) out
+            raise BadInputError(f"Mask {_short(str(path))} does not exist or is not a file.", fix)
         img = Image.open(path)
+        if img.size != (width, height):
+            raise BadInputError(f"Mask {_short(path.name)} is {img.size[0]}x{img.size[1]}; the image is "
+                                f"{width}x{height}.", "Save masks at the image's resolution.")
         img.load()
-    except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
-        raise BadInputError(f"Mask {path} cannot be read ({exc}).", "Give a PNG path relative to the JSON file.") from None
-    arr = np.asarray(img.convert("L"))
-    if arr.shape != (height, width):
-        raise BadInputError(f"Mask {path.name} is {arr.shape[1]}x{arr.shape[0]}; the image is {width}x{height}.",
-                            "Save masks at the image's resolution.")
+        arr = np.asarray(img.convert("L"))
+    except BadInputError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:  # ValueError: NUL
+        raise BadInputError(f"Mask {_short(str(path))} cannot be read ({_short(str(exc))}).", fix) from None
     return arr > 127
 
 

@@ -6,8 +6,9 @@ answer is validated against it before the pipeline trusts it.
 """
 from __future__ import annotations
 
-# Detection vocabulary used when the caller gives none (the library's categories are better:
-# core.library.categories.library_labels(catalogue)). Floor-like labels feed the floor fit.
+# Detection vocabulary used when there is neither a library nor a VLM to choose it (with a library,
+# core.perception.vocabulary_prompt builds the prompt from its classes, or from what the VLM sees).
+# Floor-like labels feed the floor fit.
 DEFAULT_LABELS: tuple[str, ...] = (
     "bed", "sofa", "armchair", "chair", "office chair", "stool", "table", "dining table", "coffee table", "desk",
     "nightstand", "cabinet", "wardrobe", "bookshelf", "shelf", "tv stand", "tv", "dresser", "lamp", "floor lamp",
@@ -16,6 +17,9 @@ DEFAULT_LABELS: tuple[str, ...] = (
 )
 FLOOR_LABELS: tuple[str, ...] = ("floor", "rug", "carpet", "mat")
 STRUCTURE_LABELS: tuple[str, ...] = ("floor", "wall", "ceiling", "window", "door")
+# Windows and doors are placed in their walls (core.perception.openings), not discarded with the room's surfaces.
+ROOM_SURFACE_LABELS: tuple[str, ...] = ("floor", "wall", "ceiling")
+OPENING_LABELS: tuple[str, ...] = ("window", "door")
 
 RELATIONS = ("on_floor", "on_object", "against_wall", "hanging_on_wall", "hanging_from_ceiling")
 
@@ -83,3 +87,39 @@ def retry_prompt(error: str) -> str:
     """Shown to the model after an answer that failed validation, so it can correct itself once."""
     return (f"Your previous answer could not be used: {error}. Call the tool report_scene again with "
             "input that follows its schema exactly, mentioning only the listed object ids.")
+
+
+# ---- the VLM names what it sees, in the catalogue's own words (detector prompt) ------------------
+LIST_SYSTEM = (
+    "You list the objects visible in an indoor photograph for a program that detects them and rebuilds the "
+    "room from a catalogue of 3D assets. Use only names from the catalogue list you are given. Answer only "
+    "through the tool."
+)
+
+LIST_TOOL: dict = {
+    "name": "list_objects",
+    "description": "List the catalogue names of the objects visible in the image.",
+    "input_schema": {
+        "type": "object",
+        "properties": {
+            "objects": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["objects"],
+        "additionalProperties": False,
+    },
+}
+
+
+def list_prompt(class_names: list[str]) -> str:
+    """The text sent with the image when the VLM chooses the detector's labels."""
+    return "\n".join([
+        "Catalogue names: " + ", ".join(class_names),
+        "List every kind of object you can see in the image, each once, by the catalogue name that fits it best "
+        "(write the name exactly as listed). Include windows and doors if the catalogue names them. Leave out "
+        "the floor, the walls and the ceiling, and anything you cannot see.",
+    ])
+
+
+def list_retry_prompt(error: str) -> str:
+    return (f"Your previous answer could not be used: {error}. Call the tool list_objects again with a list of "
+            "catalogue names only.")

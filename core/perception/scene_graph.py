@@ -3,9 +3,13 @@
 Rules, in our own words from the paper's scene-graph definition:
 
 * every object has **exactly one support**: the floor, a wall, the ceiling or another object;
-* **support by downward test**: an object rests on the highest other object whose top is
-  within a few centimetres of its bottom and whose footprint lies under its centre, else on
-  the floor when its bottom is near z = 0;
+* **what things are decides what they stand on** (:mod:`.support_rules`, data in
+  ``core/library/data/support_rules.json``): beds, seats, tables, storage and fixtures stand on
+  the floor — never hung, never on another object, however high their hidden bottom was measured;
+* **support by downward test**: any other object rests on an object whose top is within a few
+  centimetres of its bottom and whose footprint lies under its centre, or on the floor when its
+  bottom is near z = 0; among those, the most plausible for its class wins (a monitor over both a
+  chair's backrest and a desk rests on the desk), ties broken by contact area and height gap;
 * **against a wall** when its footprint comes within 30 cm of a wall plane (boxes are measured from their visible front,
   so their back lies further than measured); raised objects near
   a wall with nothing below hang on that wall; objects touching the ceiling hang from it, and so
@@ -18,18 +22,20 @@ Rules, in our own words from the paper's scene-graph definition:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..geometry.boxes import footprint_contains
 from ..schema import Box3D, Detection, Plane, SceneGraph, SceneObject
 from .protocols import VlmAnswer
+from .support_rules import SupportRules, load_rules
 
 SUPPORT_TOLERANCE_M = 0.12
 HANGING_BOTTOM_M = 1.2  # nothing stands this high with nothing under it: it must hang
 WALL_DISTANCE_M = 0.30  # only front faces are seen: the true back is often ~this much further
 FLAT_HEIGHT_M = 0.05
+FLOOR_REACH_M = 0.25  # an object said to be on the floor is stretched down to it from at most this high
 FACING_RULES: dict[str, tuple[str, ...]] = {
     "chair": ("table", "dining table", "desk"), "armchair": ("coffee table", "table", "tv"),
     "sofa": ("tv", "television", "coffee table"), "couch": ("tv", "television", "coffee table"),
@@ -46,21 +52,26 @@ class Item:
     detection: Detection | None
     box: Box3D | None
     confidence: float = 1.0
+    notes: list[str] = field(default_factory=list)
 
 
 def build_scene_graph(items: list[Item], planes: list[Plane], vlm: VlmAnswer | None = None,
-                      camera_xy: tuple[float, float] | None = None) -> SceneGraph:
+                      camera_xy: tuple[float, float] | None = None, rules: SupportRules | None = None) -> SceneGraph:
     """Geometry first, then VLM answers layered on top; the result's ``source`` says which decided.
 
     ``camera_xy`` (the camera's position over the floor) lets the support test allow for the
     unseen back of boxes measured from their front (see :func:`core.geometry.boxes.footprint_contains`).
+    ``rules`` (default: the shipped support rules) say which supports are plausible for which class;
+    every support they change and every relation they refuse becomes a note on the object.
     """
+    rules = rules or load_rules()
     walls = [p for p in planes if p.kind == "wall"]
     ceiling = next((p for p in planes if p.kind == "ceiling"), None)
-    objs = {it.id: SceneObject(it.id, it.label, it.detection, it.box, confidence=it.confidence) for it in items}
+    objs = {it.id: SceneObject(it.id, it.label, it.detection, it.box, confidence=it.confidence, notes=list(it.notes))
+            for it in items}
     notes: list[str] = []
     for it in items:
-        _geometric_relations(objs[it.id], items, walls, ceiling, camera_xy)
+        _geometric_relations(objs[it.id], items, walls, ceiling, camera_xy, rules)
     groups = _geometric_groups(items)
     for name, members in groups.items():
         for m in members:
@@ -68,11 +79,12 @@ def build_scene_graph(items: list[Item], planes: list[Plane], vlm: VlmAnswer | N
     _geometric_facing(objs, items)
     source = "geometry"
     if vlm is not None:
-        notes.extend(_apply_vlm(objs, vlm, walls))
+        notes.extend(_apply_vlm(objs, vlm, walls, rules))
         source = f"geometry+vlm:{vlm.model}" if vlm.model else "geometry+vlm"
     else:
         notes.append("no VLM: relations, groups and facing come from geometry alone")
     notes.extend(_break_cycles(objs))
+    _rest_on_supports(objs, rules)
     return SceneGraph(objects=list(objs.values()), source=source, notes=notes)
 
 
@@ -101,7 +113,7 @@ def _top(box: Box3D) -> float:
 
 
 def _geometric_relations(obj: SceneObject, items: list[Item], walls: list[Plane], ceiling: Plane | None,
-                         camera_xy: tuple[float, float] | None) -> None:
+                         camera_xy: tuple[float, float] | None, rules: SupportRules) -> None:
     box = obj.box
     obj.support = "floor"
     if box is None:
@@ -109,20 +121,86 @@ def _geometric_relations(obj: SceneObject, items: list[Item], walls: list[Plane]
     near = sorted(((wall_distance(box, w), w.id) for w in walls), key=lambda t: t[0])
     obj.against_walls = [wid for dist, wid in near if -0.3 < dist < WALL_DISTANCE_M]
     bottom = _bottom(box)
+    if rules.stands_on_floor(obj.label):
+        if bottom > SUPPORT_TOLERANCE_M:
+            obj.notes.append(f"support: stands on the floor (a {obj.label} does), although its box bottom is "
+                             f"{bottom:.2f} m up; never hung or put on another object")
+        return
     below = [it for it in items if it.id != obj.id and it.box is not None and it.box.size[2] > FLAT_HEIGHT_M
              and _top(it.box) < _top(box) and abs(bottom - _top(it.box)) <= SUPPORT_TOLERANCE_M
              and footprint_contains(it.box, box.center[0], box.center[1], 0.05, camera_xy)]
+    options: list[tuple[float, float, str, str | None]] = []  # (score, plausibility, id, label)
+    for it in below:
+        p = rules.plausibility(obj.label, it.id, it.label)
+        gap = abs(bottom - _top(it.box))
+        options.append((p * (0.5 + 0.5 * _contact(box, it.box, camera_xy)) * (1.0 - 0.5 * gap / SUPPORT_TOLERANCE_M),
+                        p, it.id, it.label))
     if bottom <= SUPPORT_TOLERANCE_M:
+        p = rules.plausibility(obj.label, "floor")
+        options.append((p * (1.0 - 0.5 * max(0.0, bottom) / SUPPORT_TOLERANCE_M), p, "floor", None))
+    plausible = [o for o in options if o[1] > 0.05]
+    if plausible:
+        best = max(plausible, key=lambda o: o[0])
+        obj.support = best[2]
+        geometric = max(below, key=lambda it: _top(it.box)).id if below else "floor"
+        if geometric != best[2]:
+            what = next((o[3] for o in options if o[2] == geometric), None) or geometric
+            obj.notes.append(f"support: rests on {best[2]} rather than {geometric} (a {obj.label} on a {what} is "
+                             f"implausible for its class, or touches less)")
         return
-    if below:
-        obj.support = max(below, key=lambda it: _top(it.box)).id
-        return
-    if ceiling is not None and abs(-ceiling.offset - _top(box)) < SUPPORT_TOLERANCE_M and bottom > 1.0:
+    for _, p, oid, label in options:
+        obj.notes.append(f"support: not on {oid} (a {obj.label} does not rest on a {label or oid})")
+    if ceiling is not None and abs(-ceiling.offset - _top(box)) < SUPPORT_TOLERANCE_M and bottom > 1.0 \
+            and rules.may_hang(obj.label, "ceiling"):
         obj.support, obj.hanging_from_ceiling = "ceiling", True
-    elif obj.against_walls and bottom > 0.3:
+    elif obj.against_walls and bottom > 0.3 and rules.may_hang(obj.label, "wall"):
         obj.support, obj.hanging_on_wall = obj.against_walls[0], True
-    elif bottom > HANGING_BOTTOM_M:
+    elif bottom > HANGING_BOTTOM_M and rules.may_hang(obj.label, "ceiling"):
         obj.support, obj.hanging_from_ceiling = "ceiling", True
+    elif bottom > SUPPORT_TOLERANCE_M:
+        obj.notes.append(f"support: nothing plausible under it (bottom {bottom:.2f} m up); left on the floor")
+
+
+def _rest_on_supports(objs: dict[str, SceneObject], rules: SupportRules) -> None:
+    """Boxes end where their support begins: the bottom moves onto the support's top, the top stays.
+
+    Depth noise and hidden bottoms leave an object a few centimetres above (or inside) what holds
+    it; perception's boxes should already be physically consistent. A floor-standing class reaches the
+    floor from any height (its bottom was hidden); anything else on the floor from up to 25 cm (a
+    hidden base, depth noise), on an object only within the support tolerance. Farther, the box stays
+    as measured: stretching a small thing a metre down would invent it.
+    """
+    for obj in objs.values():
+        box = obj.box
+        if box is None or obj.hanging_on_wall or obj.hanging_from_ceiling or obj.support is None:
+            continue
+        if obj.support == "floor":
+            target = 0.0
+        elif obj.support in objs and objs[obj.support].box is not None:
+            target = _top(objs[obj.support].box)
+        else:
+            continue
+        bottom, top = _bottom(box), _top(box)
+        gap = bottom - target
+        if obj.support == "floor":
+            reach = math.inf if rules.stands_on_floor(obj.label) else FLOOR_REACH_M
+        else:
+            reach = SUPPORT_TOLERANCE_M
+        if abs(gap) <= 0.02 or abs(gap) > reach or top - target <= 0.02:
+            continue
+        obj.box = Box3D((box.center[0], box.center[1], (top + target) / 2), (box.size[0], box.size[1], top - target),
+                        box.yaw)
+        if abs(gap) > 0.03:
+            obj.notes.append(f"box bottom moved {abs(gap):.2f} m {'down' if gap > 0 else 'up'} to rest on "
+                             f"{'the floor' if obj.support == 'floor' else obj.support}")
+
+
+def _contact(box: Box3D, support: Box3D, camera_xy: tuple[float, float] | None) -> float:
+    """Share of the object's footprint (centre, corners, edge midpoints) over the support's footprint."""
+    corners = footprint(box)
+    centre = np.array(box.center[:2])
+    samples = [centre, *corners, *((corners + np.roll(corners, -1, axis=0)) / 2)]
+    return float(np.mean([footprint_contains(support, float(x), float(y), 0.02, camera_xy) for x, y in samples]))
 
 
 def _size_key(box: Box3D | None) -> tuple[float, ...] | None:
@@ -163,8 +241,12 @@ def _geometric_facing(objs: dict[str, SceneObject], items: list[Item]) -> None:
                 objs[it.id].facing = best.id
 
 
-def _apply_vlm(objs: dict[str, SceneObject], vlm: VlmAnswer, walls: list[Plane]) -> list[str]:
-    """The VLM decides the kind of relation; geometry still picks which wall and checks ids exist."""
+def _apply_vlm(objs: dict[str, SceneObject], vlm: VlmAnswer, walls: list[Plane], rules: SupportRules) -> list[str]:
+    """The VLM decides the kind of relation; geometry still picks which wall and checks ids exist.
+
+    The support rules still apply: a VLM answer that hangs a bed or puts a dresser on a bed is
+    refused, with a note on the object.
+    """
     notes = []
     for oid, ans in vlm.objects.items():
         obj = objs.get(oid)
@@ -175,7 +257,10 @@ def _apply_vlm(objs: dict[str, SceneObject], vlm: VlmAnswer, walls: list[Plane])
             obj.confidence = min(obj.confidence, 0.3)
             notes.append(f"VLM doubts {oid} ({obj.label}) is real; confidence lowered")
         nearest_wall = _nearest_wall(obj, walls)
-        if ans.relation == "on_floor":
+        refused = _vlm_refused(obj, ans.relation, ans.support, objs, rules)
+        if refused:
+            obj.notes.append(refused)
+        elif ans.relation == "on_floor":
             obj.support, obj.hanging_on_wall, obj.hanging_from_ceiling = "floor", False, False
         elif ans.relation == "against_wall":
             obj.support, obj.hanging_on_wall, obj.hanging_from_ceiling = "floor", False, False
@@ -204,6 +289,22 @@ def _apply_vlm(objs: dict[str, SceneObject], vlm: VlmAnswer, walls: list[Plane])
                 for m in real:
                     objs[m].group = f"group_{i}"
     return notes
+
+
+def _vlm_refused(obj: SceneObject, relation: str, support: str | None, objs: dict[str, SceneObject],
+                 rules: SupportRules) -> str | None:
+    """Why a VLM relation is refused for this object's class, or None when it is acceptable."""
+    if rules.stands_on_floor(obj.label) and relation in ("hanging_on_wall", "hanging_from_ceiling", "on_object"):
+        return f"support: the VLM said {relation.replace('_', ' ')}; refused, a {obj.label} stands on the floor"
+    if relation == "on_object" and support in objs and support != obj.id:
+        if rules.plausibility(obj.label, support, objs[support].label) <= 0.05:
+            return (f"support: the VLM put it on {support}; refused, a {obj.label} does not rest on a "
+                    f"{objs[support].label}")
+    if relation in ("hanging_on_wall", "hanging_from_ceiling"):
+        where = "wall" if relation == "hanging_on_wall" else "ceiling"
+        if not rules.may_hang(obj.label, where):
+            return f"support: the VLM said {relation.replace('_', ' ')}; refused, a {obj.label} does not hang"
+    return None
 
 
 def _nearest_wall(obj: SceneObject, walls: list[Plane]) -> str | None:

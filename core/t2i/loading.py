@@ -26,15 +26,17 @@ def resolve_model(model: str, weights_dir: str | os.PathLike[str] | None) -> tup
         if (path / "model_index.json").is_file():
             missing = [c for c in COMPONENTS if not (path / c).is_dir()]
             if missing:
+                from ..models.registry import fix_for, get
+
                 raise MissingWeightsError(f"The FLUX folder {path} lacks {', '.join(missing)}.",
-                                          "Download the whole black-forest-labs/FLUX.1-dev repository into it "
-                                          "(see weights/README.md).")
+                                          fix_for(get("flux"), path))
             return str(path), True
     if _HUB_ID.match(model) and not os.path.isabs(model):
         return model, False
+    from ..models.registry import fix_for, get
+
     raise MissingWeightsError(f"No FLUX pipeline at {candidates[0]} (no model_index.json).",
-                              "Download black-forest-labs/FLUX.1-dev (diffusers format) into the weights folder as "
-                              "FLUX.1-dev/, or set t2i.model to a hub id such as black-forest-labs/FLUX.1-dev.")
+                              fix_for(get("flux"), candidates[0]))
 
 
 def default_dtype(device: str) -> Any:

@@ -67,9 +67,9 @@ def detect_format(path: Path) -> str:
         raise LoraError(f"Folder {path} holds no pytorch_lora_weights.safetensors.",
                         "Point t2i.lora at the .safetensors or .pth file itself.")
     if not path.is_file():
-        raise LoraError(f"LoRA file {path} does not exist.",
-                        "Download imaginarium_finetuned_flux.pth into the weights folder (see weights/README.md), "
-                        "or clear t2i.lora.")
+        from ..models.registry import fix_for, get
+
+        raise LoraError(f"LoRA file {path} does not exist.", fix_for(get("lora"), path) + " Or clear t2i.lora.")
     if path.suffix == ".safetensors":
         return "diffusers"
     if path.suffix in (".pth", ".pt", ".bin"):

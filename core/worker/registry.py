@@ -22,6 +22,8 @@ OPS: dict[str, str] = {
     "perceive": "core.perception.worker_op:perceive_op",
     "match": "core.matching.ops:match_op",
     "generate_images": "core.t2i.worker_op:generate_images",
+    "download_model": "core.models.ops:download_model",
+    "verify_model": "core.models.ops:verify_model",
 }
 
 

@@ -8,7 +8,7 @@ import threading
 import traceback
 from typing import Any, TextIO
 
-from ..errors import ImaginariumError, WorkerError
+from ..errors import ImaginariumError, WorkerError, redact
 from . import protocol, registry
 from .context import JobContext
 
@@ -113,7 +113,7 @@ class Worker:
                 err = WorkerError("The worker ran out of memory.", "Use a lower memory mode or a smaller image.")
                 self.emit({"id": job_id, "type": "error", "error": err.to_dict()})
             except Exception as exc:  # any bug in an op becomes an error event; the worker stays up
-                log.error("op %s failed:\n%s", op, traceback.format_exc())
+                log.error("op %s failed:\n%s", op, redact(traceback.format_exc()))
                 err = WorkerError(f"Op {op} failed: {type(exc).__name__}: {exc}",
                                   "See the worker log (stderr) for the traceback and report it.")
                 self.emit({"id": job_id, "type": "error", "error": err.to_dict()})

@@ -53,5 +53,7 @@ run_dir = Path(s.last_run_dir)
 report["run_files"] = sorted(p.name for p in run_dir.iterdir()) if run_dir.is_dir() else []
 report["worker_env"] = runtime.client().extra_env.get("IMAGINARIUM_PATHS_LIBRARY_DIR")
 report["draw_status"] = draw_panel(bpy.types.IMAGINARIUM_PT_status, bpy.context).texts()
+report["notes"] = runtime.notes()
+report["message"] = status.message
 runtime.stop()
 print(json.dumps(report))

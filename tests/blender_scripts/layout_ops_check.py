@@ -24,6 +24,8 @@ s = sys.modules[pkg + ".core.schema"]
 session = sys.modules.get(pkg + ".imaginarium_addon.layout_session") or __import__(
     pkg + ".imaginarium_addon.layout_session", fromlist=["x"])
 lp = sys.modules[pkg + ".imaginarium_addon.layout_props"]
+runtime = sys.modules[pkg + ".imaginarium_addon.worker_runtime"]
+place_run = sys.modules[pkg + ".operators.from_image"].place_run  # what From Image does once the worker matched
 prefs = bpy.context.preferences.addons[pkg].preferences
 prefs.library_dir = library
 report = {}
@@ -46,9 +48,17 @@ s.CandidateSet([s.Candidate("bed", [s.RankedAsset("1", 0.9)]),
                 s.Candidate("chair", [s.RankedAsset("2", 0.8), s.RankedAsset("3", 0.3)]),
                 s.Candidate("rug", [s.RankedAsset("4", 0.7)])]).save(run_dir / "candidates.json")
 
-coll = session.solve_and_build(run_dir, library)
+objects[2].notes.append("seen through a door")  # a perception note travels to the built object
+objects.append(s.SceneObject("ghost", "chair", box=s.Box3D([1.5, 1.0, 0.44], [0.45, 0.5, 0.88], 0.0),
+                             removed="the VLM says it is a reflection"))
+s.Observation(str(image), cam, planes, s.SceneGraph(objects)).save(run_dir / "observation.json")
+coll, layout = place_run(run_dir, library)
 objs = lp.placement_objects(coll)
 report["built"] = sorted(objs)
+report["layout_notes"] = list(layout.notes)
+report["rug_notes"] = lp.object_notes(objs["rug"])
+report["boxes"] = sorted(p.object_id for p in layout.placements if p.box is not None)
+report["relation_prop"] = objs["bed"][lp.RELATION]
 BED, CHAIR = objs["bed"].name, objs["chair"].name  # names: undo invalidates Python references
 bpy.context.view_layer.objects.active = bpy.data.objects[CHAIR]
 bpy.data.objects[CHAIR].select_set(True)
@@ -74,8 +84,15 @@ bed_x = bed.matrix_world.translation.x
 report["reoptimise"] = list(bpy.ops.imaginarium.reoptimise(selected_only=False))
 report["bed_kept_edit"] = abs(bpy.data.objects[BED].matrix_world.translation.x - bed_x) < 1e-6
 report["layout_saved"] = json.loads((run_dir / "layout.json").read_text())["placements"][0]["object_id"]
+# Re-optimise Selected with one object selected re-solves that one object, and says so
+bpy.ops.object.select_all(action="DESELECT")
+bpy.data.objects[CHAIR].select_set(True)
+bpy.context.view_layer.objects.active = bpy.data.objects[CHAIR]
+report["reoptimise_selected"] = list(bpy.ops.imaginarium.reoptimise(selected_only=True))  # prints its report
+_, resolved = session.reoptimise_run(coll, only={"chair"})
+report["selected_resolved"] = resolved
 # running the whole build again keeps the artist's edit and adds no duplicates
-again = session.solve_and_build(run_dir, library)
+again, _ = place_run(run_dir, library)
 report["rerun_same_collection"] = again.name == coll.name
 report["rerun_objects"] = sorted(lp.placement_objects(again))
 report["rerun_kept_edit"] = abs(bpy.data.objects[BED].matrix_world.translation.x - bed_x) < 1e-6
@@ -98,4 +115,30 @@ report["metrics"] = list(bpy.ops.imaginarium.show_metrics())
 report["metrics_json"] = json.loads(bpy.context.window_manager.imaginarium_status.metrics_json)
 report["draw_layout"] = draw_panel(bpy.types.IMAGINARIUM_PT_layout, bpy.context).texts()
 report["settle"] = list(bpy.ops.imaginarium.settle())
+
+# the Status says "done" only once the job's callback succeeded; a callback's error, typed or not, shows there
+status = bpy.context.window_manager.imaginarium_status
+Job = sys.modules[pkg + ".imaginarium_addon.worker_client"].Job
+finished = []
+for name, callback in (("ok", lambda job: "3 objects"), ("typed", lambda job: session.swap_asset(bpy.data.objects[BED],
+                                                                                                   "no-such-asset")),
+                       ("untyped", lambda job: {}["missing"])):
+    job = Job(id=name, op="match", params={}, timeout_s=1.0, state="done")
+    runtime._on_done[job.id] = callback
+    status.message, status.last_error = "", ""
+    runtime._finish(job, status)
+    finished.append([name, status.message, status.last_error])
+report["finish"] = finished
+
+# run folder and derived data both gone: re-solving still works, with the placed meshes as collision shapes
+import shutil  # noqa: E402
+
+bare = out_dir / "bare_library"
+shutil.copytree(library, bare, ignore=shutil.ignore_patterns("derived"))
+coll = next(c for c in bpy.data.collections if c.get(lp.ROLE) == "run")  # undo replaced the Python handles
+coll[session.LIBRARY_DIR] = str(bare)
+shutil.rmtree(run_dir)
+_, bare_problem, _ = session._session(coll)
+report["bare_proxy_verts"] = {item.id: len(item.verts) for item in bare_problem.items}
+report["bare_reoptimise"] = len(session.reoptimise_collection(coll).placements)
 print(json.dumps(report))

@@ -89,5 +89,26 @@ for path in [blend, userpref]:
                         # control: an ordinary preference IS in the file, so the search itself works
                         "has_library_dir": str(out_dir / "empty_library").encode() in data}
 report["saved_files"] = found
+
+# 6. a wrong Worker Python fails with its fix; once corrected, the next click works without Stop Worker
+runtime.stop()
+prefs.worker_python = str(out_dir / "no-such-python")
+first = {}
+try:
+    runtime.submit("ping", {}, "Ping")
+except Exception as exc:  # the client refuses to start: the operator reports it the same way
+    first = {"error": getattr(exc, "message", str(exc))}
+deadline = time.monotonic() + 30
+while runtime.current_job() is not None and time.monotonic() < deadline:
+    runtime.step()
+    time.sleep(0.02)
+first = first or {"error": status.last_error}
+prefs.worker_python = sys.executable
+second = runtime.submit("ping", {}, "Ping")
+while runtime.current_job() is not None and time.monotonic() < deadline:
+    runtime.step()
+    time.sleep(0.02)
+report["worker_python"] = {"wrong": first, "corrected_state": second.state,
+                           "corrected_python": (second.result or {}).get("executable")}
 runtime.stop()
 print(json.dumps(report))

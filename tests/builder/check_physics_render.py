@@ -51,6 +51,7 @@ report["settle"] = {
 }
 
 # Render passes from the run's camera (the box now rests on the table).
+lights_before, worlds_before = len(bpy.data.lights), len(bpy.data.worlds)  # the build's own lights
 settings_before = (scene.render.engine, scene.render.resolution_x, scene.camera.name if scene.camera else None)
 passes = rp.render_passes(coll, work / "passes", samples=8)
 report["render"] = {
@@ -59,6 +60,7 @@ report["render"] = {
                                                     scene.camera.name if scene.camera else None),
     "scenes_after": [s.name for s in bpy.data.scenes],
     "lights_after": len(bpy.data.lights), "worlds_after": len(bpy.data.worlds),
+    "lights_before": lights_before, "worlds_before": worlds_before,
     "camera": {f: getattr(passes.camera, f) for f in ("fx", "fy", "cx", "cy", "width", "height")},
 }
 # The guard: a box 1.5 m up beside the table would fall to the floor; settle keeps its pose and says so.

@@ -103,4 +103,4 @@ def test_rgb_render_matches_the_masks(report: dict) -> None:
 def test_rendering_leaves_the_artists_scene_settings_alone(report: dict) -> None:
     r = report["render"]
     assert r["scene_settings_unchanged"] and r["scenes_after"] == ["Scene"]
-    assert r["lights_after"] == 0 and r["worlds_after"] == 0
+    assert r["lights_after"] == r["lights_before"] and r["worlds_after"] == r["worlds_before"] == 0

@@ -10,6 +10,7 @@ from imaginarium.core.layout import build_problem, reoptimise, solve
 from imaginarium.core.layout.collision import BvhCollisionWorld
 from imaginarium.core.layout.geometry import Pose, footprint
 from imaginarium.core.layout.metrics import evaluate
+from imaginarium.core.schema import Layout
 
 from .helpers import HALF, HEIGHT, asset, obj, placed, scene, shelf_spaces, two_boxes_proxy, wrap
 
@@ -156,11 +157,12 @@ def test_reoptimise_keeps_the_nudged_object_carries_its_lamp_and_pushes_a_neighb
                obj("lamp", (0.0, 0.0, 0.9), (0.3, 0.3, 0.5), support="nightstand"),
                obj("chair", (1.0, 0.0, 0.45), (0.5, 0.5, 0.9))]
     problem, layout = solved(objects)
+    before = Layout.from_json(layout.to_json())  # what layout.json holds: the layout before the edit
     edited = layout.by_id()["nightstand"]
     m = [list(r) for r in edited.transform]
     m[0][3] = 0.9  # the artist drags the nightstand into the chair
     edited.transform = tuple(tuple(r) for r in m)
-    result = reoptimise(layout, problem, ["nightstand"])
+    result = reoptimise(layout, problem, ["nightstand"], previous=before)
     assert result.by_id()["nightstand"].transform == edited.transform and result.by_id()["nightstand"].pinned
     lamp = placed(result, "lamp")[0]
     assert lamp[0] == pytest.approx(0.9, abs=1e-9) and lamp[2] == pytest.approx(0.6, abs=1e-6)

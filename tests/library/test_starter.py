@@ -22,8 +22,6 @@ def starter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("starter")
     proc = run_blender_script(ROOT / "scripts" / "make_starter_library.py", "--out", str(out), "--seed", "0")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert report["seconds"] < 180
     return out
 
 

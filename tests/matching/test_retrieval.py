@@ -9,12 +9,28 @@ import numpy as np
 import pytest
 
 from imaginarium.core.config import Settings
+from imaginarium.core.library.vocabulary import Vocabulary
 from imaginarium.core.matching.classical import ClassicalEmbedder
 from imaginarium.core.matching.retrieval import NoCandidatesError, Query, Retriever
+from imaginarium.core.schema import AssetRecord
 
 from . import fixtures as fx
 
 CLASS_OF = {a: c for a, (c, _) in fx.ASSETS.items()}
+# Coarse retrieval classes as a published catalogue has them ("Stool_chair_or_sofa"): a label's candidates then
+# span several classes, so ranking the right class first is something retrieval can get wrong.
+COARSE = {"chair": "seating", "sofa": "seating", "table": "table_or_cabinet", "cabinet": "table_or_cabinet",
+          "bed": "bed_or_lamp", "lamp": "bed_or_lamp"}
+
+
+def coarse_records() -> dict[str, AssetRecord]:
+    """The fixture assets with their own class and a coarse retrieval class shared with another class."""
+    return {a: AssetRecord(a, a, c, COARSE[c], size) for a, (c, (_p, size)) in fx.ASSETS.items()}
+
+
+def coarse_retriever(index, settings=None) -> Retriever:
+    records = coarse_records()
+    return Retriever(index, records, Vocabulary.from_records(records.values()), settings or Settings().retrieval)
 
 
 @pytest.fixture(scope="module")
@@ -25,11 +41,12 @@ def classical_index(rendered):
 
 def test_classical_retrieval_and_pose_meet_the_targets(rendered, classical_index) -> None:
     emb, index = classical_index
-    retriever = Retriever(index, fx.asset_records(), lambda label: [label], Settings().retrieval)
+    retriever = coarse_retriever(index)
+    assert len(retriever.candidates_for("chair")) == 5  # the label offers chairs and sofas
     sets = [fx.match_scene(run, emb, index, retriever) for run in rendered.runs]
     ev = fx.evaluate(sets, rendered.scenes, CLASS_OF)
     assert ev["objects"] >= 12
-    assert ev["class_top1"] == 1.0, ev
+    assert ev["class_top1"] >= 0.9, ev
     assert ev["asset_top1"] >= 0.8, ev
     assert ev["yaw_median_deg"] <= 15.0, ev
     assert ev["groups"] == 3 and ev["groups_share_one_asset"], ev
@@ -77,7 +94,7 @@ def test_label_without_candidates_is_a_typed_error(classical_index) -> None:
     q = Query("x", "spaceship", np.zeros(emb.dims()["global"], np.float32), np.zeros(emb.dims()["patch"], np.float32))
     with pytest.raises(NoCandidatesError) as err:
         retriever.rank([q])
-    assert "spaceship" in err.value.message and "category_map.json" in err.value.fix
+    assert "spaceship" in err.value.message and "synonyms.json" in err.value.fix
     q2 = Query("y", "piano", q.glob, q.patch)   # a class the map knows but the library lacks
     with pytest.raises(NoCandidatesError, match="no embedded asset"):
         retriever.rank([q2])
@@ -106,6 +123,9 @@ def test_tiny_random_dinov2_runs_retrieval_and_pose_end_to_end(rendered, tmp_pat
     cs = fx.match_scene(rendered.runs[0], emb, index, retriever)
     ev = fx.evaluate([cs], rendered.scenes[:1], CLASS_OF)
     assert ev["objects"] == len(cs.candidates) >= 4 and ev["class_top1"] == 1.0   # candidates come from the label class
+    coarse = fx.match_scene(rendered.runs[0], emb, index, coarse_retriever(index, s.retrieval))
+    # random weights: the label's class bonus and the size term still pick the right class among the coarse ones
+    assert fx.evaluate([coarse], rendered.scenes[:1], CLASS_OF)["class_top1"] >= 0.75
     assert ev["groups_share_one_asset"]
     assert all(c.poses and c.assets[0].parts["global"] != 0.0 for c in cs.candidates)
 

@@ -84,3 +84,19 @@ def test_no_textures_in_library_is_a_note() -> None:
     obs = Observation("x.png", Camera(100.0, 100.0, 50.0, 50.0, 100, 100))
     chosen, notes = choose_textures(obs, np.zeros((100, 100, 3), np.uint8), [])
     assert chosen == {} and "no background textures" in notes[0]
+
+
+def test_an_unreadable_texture_never_drives_the_colour_choice(tmp_path) -> None:
+    from pathlib import Path
+
+    import numpy as np
+
+    from imaginarium.core.library.textures import TextureRecord
+    from imaginarium.core.matching.textures import choose_by_colour
+
+    grey = (0.5, 0.5, 0.5)  # what an unreadable image used to become: close to a grey observed floor
+    records = [TextureRecord("broken", "floor", Path(tmp_path / "broken.png"), "", grey, mean_known=False),
+               TextureRecord("oak", "floor", Path(tmp_path / "oak.png"), "", (0.6, 0.4, 0.2))]
+    chosen, notes = choose_by_colour({"floor": np.array(grey)}, records)
+    assert chosen["floor"] == "oak"
+    assert any("could not be read" in n and "broken" in n for n in notes)

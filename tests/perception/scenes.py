@@ -16,7 +16,8 @@ OBJECT_RGB = [(40, 60, 160), (160, 40, 40), (40, 140, 60), (200, 160, 30), (120,
 
 
 def bedroom() -> tuple[SyntheticRoom, list[str]]:
-    """A table with a box on it, a cabinet against the back wall, two identical stools, a painting."""
+    """A table with a box on it, a cabinet against the back wall, two stools of one size (painted in
+    different colours, so the look-alike check keeps them apart), a painting."""
     room = SyntheticRoom(x0=-2.5, x1=2.5, y0=-1.0, y1=4.0, height=2.7, boxes=[
         SyntheticBox((0.3, 2.2, 0.375), (1.2, 0.7, 0.75)),          # table
         SyntheticBox((0.3, 2.2, 0.85), (0.3, 0.3, 0.2)),            # box on the table

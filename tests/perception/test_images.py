@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 
 from imaginarium.core.errors import BadInputError
-from imaginarium.core.perception.images import load_depth, load_image
+from imaginarium.core.perception.depth_io import read_depth
+from imaginarium.core.perception.images import load_image
 
 
 def _rgb(h=120, w=160):
@@ -81,25 +82,28 @@ def test_sixteen_bit_rgb_png_is_refused(tmp_path):
 
 
 def test_depth_npy_png_and_resizing(tmp_path):
+    """The product's depth reader (depth_io.read_depth): metres .npy, millimetres PNG, nearest resizing."""
     d = np.linspace(1, 4, 120 * 160, dtype=np.float32).reshape(120, 160)
     np.save(tmp_path / "d.npy", d)
-    assert np.allclose(load_depth(tmp_path / "d.npy", 160, 120), d)
+    metres, report = read_depth(tmp_path / "d.npy", 160, 120, clean=False)
+    assert np.allclose(metres, d) and report.units_assumed == "metres"
     mm = (d * 1000).astype(np.uint16)
     mm[0, 0] = 0
     Image.fromarray(mm).save(tmp_path / "d.png")
-    loaded = load_depth(tmp_path / "d.png", 160, 120)
+    loaded, report = read_depth(tmp_path / "d.png", 160, 120, clean=False)
+    assert report.units_assumed == "millimetres"
     assert np.isnan(loaded[0, 0]) and loaded[5, 5] == pytest.approx(d[5, 5], abs=1e-3)
-    half = load_depth(tmp_path / "d.npy", 320, 240)  # same aspect, twice the size: nearest upsampling
+    half, _ = read_depth(tmp_path / "d.npy", 320, 240, clean=False)  # same aspect, twice the size: nearest
     assert half.shape == (240, 320) and half[1, 1] == pytest.approx(d[0, 0])
 
 
-@pytest.mark.parametrize("case, pattern", [("mm_npy", "not metres"), ("eight_bit", "16-bit"),
+@pytest.mark.parametrize("case, pattern", [("mm_npy", "neither metres"), ("eight_bit", "16-bit"),
                                            ("aspect", "but the image"), ("allzero", "no positive"),
                                            ("rgb", "shape")])
 def test_bad_depth_maps(tmp_path, case, pattern):
     p = tmp_path / ("d.png" if case == "eight_bit" else "d.npy")
     if case == "mm_npy":
-        np.save(p, np.full((120, 160), 2500.0, np.float32))
+        np.save(p, np.full((120, 160), 2500000.0, np.float32))  # neither metres nor millimetres
     elif case == "eight_bit":
         Image.fromarray(np.full((120, 160), 20, np.uint8)).save(p)
     elif case == "aspect":
@@ -109,4 +113,4 @@ def test_bad_depth_maps(tmp_path, case, pattern):
     elif case == "rgb":
         np.save(p, np.ones((120, 160, 3), np.float32))
     with pytest.raises(BadInputError, match=pattern):
-        load_depth(p, 160, 120)
+        read_depth(p, 160, 120)

@@ -104,4 +104,4 @@ def test_pipeline_with_local_models_end_to_end(weights, tmp_path):
     assert obs.provenance["depth"].startswith("depth-anything")
     assert np.load(tmp_path / "run" / "depth.npy").shape == (120, 160)
     assert all(o.detection.mask["png"] == f"masks/{o.id}.png" for o in obs.graph.objects)
-    assert set(obs.provenance["masks"]) <= {"depth-segmentation"}
+    assert set(obs.provenance["masks"]) <= {"depth-segmentation", "box-centre", "whole-box"}

@@ -58,7 +58,10 @@ def test_cli_writes_the_contracted_run_folder(scene, tmp_path, capsys):
     assert back.normal[1] == pytest.approx(-1.0)
     assert by_label["cabinet"][0].against_walls == [back.id]
     stools = by_label["stool"]
-    assert stools[0].group is not None and stools[0].group == stools[1].group
+    # Same label and size make a geometric group, but these two stools have different colours: the crops
+    # do not look alike, so the group is split and each says why (see the look-alike test below).
+    assert stools[0].group is None and stools[1].group is None
+    assert all(any("looks different" in n for n in s.notes) for s in stools)
     # 3D boxes in the world frame: table top at 0.75 m, stools 0.45 m tall (both within 8 cm).
     assert table.box.center[2] + table.box.size[2] / 2 == pytest.approx(0.75, abs=0.08)
     for s in stools:
@@ -75,6 +78,20 @@ def test_cli_writes_the_contracted_run_folder(scene, tmp_path, capsys):
     assert obs.graph.source == "geometry"
     assert "geometry alone" in obs.provenance["vlm"]
     assert obs.provenance["detection"] == "file" and obs.provenance["masks"] == {"file": 6}
+
+
+def test_look_alike_stools_keep_their_group(scene, tmp_path):
+    """The same scene with the second stool painted like the first: the geometric group survives the look check."""
+    folder, truth = scene
+    rgb = np.asarray(Image.open(folder / "image.png")).copy()
+    stool_a, stool_b = [i for i, lab in enumerate(truth["labels"]) if lab == "stool"]
+    rgb[truth["obj"] == stool_b] = rgb[truth["obj"] == stool_a].mean(axis=0).astype(np.uint8)
+    rgb[truth["obj"] == stool_a] = rgb[truth["obj"] == stool_a].mean(axis=0).astype(np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "alike.png")
+    obs = perceive(tmp_path / "alike.png", tmp_path / "run", depth_path=folder / "depth.npy",
+                   detections_path=folder / "detections.json", fov_deg=70)
+    stools = [o for o in obs.graph.objects if o.label == "stool"]
+    assert stools[0].group is not None and stools[0].group == stools[1].group, [s.notes for s in stools]
 
 
 def test_stage_cache_reruns_only_what_changed_and_clean_forces(scene, tmp_path):

@@ -111,14 +111,15 @@ def test_detections_file_validation(tmp_path):
 
     Image.fromarray(m.astype(np.uint8) * 255).save(tmp_path / "m.png")
     p.write_text(json.dumps([{"label": "Chair", "box": [10, 10, 30, 20], "score": 0.8, "mask": "m.png"},
-                             {"label": "table", "box": [0, 0, 500, 40], "score": 0.5, "mask": encode_rle(m)},
+                             {"label": "table", "box": [0, 0, 82, 40], "score": 0.5, "mask": encode_rle(m)},
                              {"label": "lamp", "box": [1, 1, 5, 5]}]))
     dets = load_detections(p, 60, 80)
     assert [d.label for d in dets] == ["chair", "table", "lamp"]
     assert dets[0].mask.sum() == 200 and dets[1].box == (0, 0, 80, 40) and dets[2].mask is None
-    for bad, pattern in [({"box": [0, 0, 1, 1]}, "label"), ({"label": "a", "box": [0, 0, 1]}, "four numbers"),
+    for bad, pattern in [({"box": [0, 0, 1, 1]}, "label"), ({"label": "a", "box": [0, 0, 1]}, "four finite numbers"),
                          ({"label": "a", "box": [5, 5, 5, 9]}, "empty"), ({"label": "a", "box": [0, 0, 9, 9],
-                                                                           "score": 2}, r"\[0, 1\]")]:
+                                                                           "score": 2}, r"\[0, 1\]"),
+                         ({"label": "a", "box": [0, 0, 500, 40]}, "outside")]:
         p.write_text(json.dumps([bad]))
         with pytest.raises(BadInputError, match=pattern):
             load_detections(p, 60, 80)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .config import Settings
+from ..config import Settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .matching.pipeline import match
+    from ..matching.pipeline import match
 
     settings = Settings.load(args.config)
     if args.embedder:

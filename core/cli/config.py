@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .config import Secrets, Settings, documented_defaults
+from ..config import Secrets, Settings, documented_defaults
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
