@@ -211,8 +211,10 @@ def child(work: Path, device: str, launched: float) -> dict:
     settings.device.device = device
     settings.detection.backend = "file"
     out: dict = {"imports_s": round(time.time() - t_import, 2)}
-    store = _open_store(work / "store", device)  # the library stays on disk; match() re-reads it per image
-    passes = (("cold", "a", False), ("warm", "b", False), ("warm_index_kept", "b", True))
+    store = _open_store(work / "store", device)  # the library stays on disk
+    # warm = as match() runs now: the template index stays on the device between images of one worker
+    # (core.matching.pipeline._template_index); the last pass re-uploads it, as match() did before
+    passes = (("cold", "a", False), ("warm", "b", True), ("warm_index_reuploaded", "b", False))
     for tag, image, keep_index in passes:
         run = work / "runs" / image
         t = {}
@@ -271,8 +273,9 @@ def _open_store(folder: Path, device: str) -> dict:
 def match_synthetic(run: Path, store_dir: Path, store: dict, settings, keep_index: bool = False) -> dict:
     """The match stage's core (crops → DINOv2 → retrieval → pose → candidates.json) on the synthetic store.
 
-    Like ``match()``, the template index is read from the store and copied to the device for every image;
-    ``keep_index`` instead reuses the copy made for the previous image (what a warm worker could keep).
+    ``keep_index`` reuses the device copy made for the previous image, as ``match()`` does in a warm worker
+    (its index cache is keyed by the store's committed generation); without it the index is read from the
+    store and copied to the device again (``match()`` before that cache).
     """
     from imaginarium.core.matching.crops import make_crop
     from imaginarium.core.matching.embedders import load_embedder
