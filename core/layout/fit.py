@@ -78,7 +78,9 @@ def fit_candidates(observation: Observation, candidates: CandidateSet, catalogue
         result = fit_pose(points, surfaces[aid], view, _hypotheses(cand, obj), z=_bottom(obj, points, floor_z),
                           strategy=asset.scaling_strategy, asset_size=np.asarray(asset.size, dtype=float),
                           observed_size=None if obj.box is None else np.asarray(obj.box.size, dtype=float),
-                          observed_yaw=None if obj.box is None else float(obj.box.yaw), max_change=limit,
+                          observed_yaw=None if obj.box is None else float(obj.box.yaw),
+                          observed_center=None if obj.box is None else np.asarray(obj.box.center, dtype=float),
+                          max_change=limit,
                           mask=mask, params=params)
         if result.inlier_fraction < FAILED_INLIERS:
             out.notes.append(f"{obj.id}: not fitted: the asset {aid} explains only {result.inlier_fraction:.0%} of "

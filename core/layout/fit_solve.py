@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .fit_start import Hypothesis, dedupe, observed_in_asset_axes, prior_scale, start_pose, wrap
 from .fit_view import FitView, ObjectMask, Surface, rot_z, visible_mask
 
 STRATEGY_AXES = {  # log-scale parameters → per-axis log-scales (x, y, z)
@@ -36,8 +37,6 @@ STRATEGY_AXES = {  # log-scale parameters → per-axis log-scales (x, y, z)
     "ALIGNED_ANISOTROPIC": np.eye(3),
     "SORTED_ANISOTROPIC": np.eye(3),
 }
-START_POINTS = 80         # observed points …
-START_SAMPLES = 500       # … and proxy samples used to rank the start placements
 START_GATE = (2.5, 0.5)   # hypotheses whose best start costs more than a * best + b are not solved
 FREE_SPACE_HUBER_M = 0.1  # free-space corrections count quadratically up to this, then linearly …
 FREE_SPACE_CAP_M = 1.0    # … up to this, then no more: a point seen through a gap or a wrong asset costs a bounded
@@ -58,6 +57,7 @@ class FitParams:
     free_space_rel: float = 0.015    # … plus this fraction of its depth (depth noise grows with distance)
     scale_sigma: float = 1.0         # log-scale prior on observed axes (weak: the points decide)
     hidden_sigma: float = 0.15       # log-scale prior on the axis along the view (the unseen depth)
+    centre_sigma_m: float = 0.3      # footprint-centre prior around the observed box's centre
     hypothesis_weight: float = 0.5   # cost of a hypothesis with confidence c: weight * (1 - c)
     coarse_points: int = 250
     coarse_iters: int = 5
@@ -70,15 +70,6 @@ class FitParams:
     max_step_log: float = 0.2
     zbuffer_cells: int = 24
     mask_grow_px: int = 3            # the object's mask counts this many pixels wider (detector borders wander)
-
-
-@dataclass
-class Hypothesis:
-    """A yaw to start from, how much to trust it, and where it came from."""
-
-    yaw: float
-    confidence: float = 0.5
-    source: str = "box"
 
 
 @dataclass
@@ -108,6 +99,8 @@ class _Prior:
     sigma: np.ndarray       # per axis
     lo: float
     hi: float
+    centre: np.ndarray | None = None  # where perception put the object's footprint centre (x, y)
+    centre_sigma: float = 1.0
 
 
 class _Problem:
@@ -179,6 +172,11 @@ class _Problem:
             * p.free_space_weight / n_fs / sig2
         pr = (self.log_scale(theta) - self.prior.log_scale) / self.prior.sigma
         prior_cost = float((pr ** 2).sum())
+        mid = None
+        if self.prior.centre is not None:  # the footprint centre stays near perception's box where nothing else says
+            mid = (self.s.lo + self.s.hi) / 2 * scale
+            pc = ((mid @ rot.T)[:2] + t[:2] - self.prior.centre) / self.prior.centre_sigma
+            prior_cost += float((pc ** 2).sum())
         out = {"costs": [float((e_sq * r * r / (r * r + e_sq)).sum() / n_pts / sig2) + f * fs_raw + prior_cost
                          for r, f in costs],
                "dist": np.sqrt(e_sq), "fs_violation": float(bad.sum() / n_fs)}
@@ -203,7 +201,11 @@ class _Problem:
             g += (jv * fw[:, None]).T @ fs["res"]
         jp = np.zeros((3, len(theta)))
         jp[:, 3:] = self.axes / self.prior.sigma[:, None]
-        out.update(h=h + jp.T @ jp, g=g + jp.T @ pr)
+        h, g = h + jp.T @ jp, g + jp.T @ pr
+        if mid is not None:
+            jc = self.jacobian(mid[None, :], rot)[0, :2] / self.prior.centre_sigma
+            h, g = h + jc.T @ jc, g + jc.T @ pc
+        out.update(h=h, g=g)
         return out
 
     def cost(self, theta: np.ndarray) -> dict:
@@ -277,74 +279,16 @@ def _huber(e: np.ndarray, delta: float) -> np.ndarray:
     return np.where(e < delta, e ** 2, delta * (2 * e - delta))
 
 
-def prior_scale(asset_size: np.ndarray, observed: np.ndarray | None, strategy: str, max_change: float) -> np.ndarray:
-    """Scale per asset axis to expect before the points speak: the catalogue size, or larger where observed.
-
-    An extent measured from depth is a lower bound — the frame cuts objects, nearer things hide
-    them, the back is never seen, a side seen edge-on is a sliver — so an observed extent may raise
-    the prior but never lower it; the data and free space shrink the asset where they show it is
-    smaller. The strategy then ties axes together as the solver does.
-    """
-    size = np.asarray(asset_size, dtype=float)
-    r = np.ones(3)
-    if observed is not None:
-        obs = np.asarray(observed, dtype=float)
-        ok = (obs > 1e-3) & (size > 1e-3)
-        r[ok] = np.maximum(1.0, obs[ok] / size[ok])
-    if strategy == "ISOTROPIC":
-        r = np.full(3, float(np.exp(np.mean(np.log(r)))))
-    elif strategy == "RADIAL":
-        xy = float(np.sqrt(r[0] * r[1]))
-        r = np.array([xy, xy, r[2]])
-    limit = max(float(max_change), 1.0)
-    return np.clip(r, 1.0 / limit, limit)
-
-
-def _start(problem: _Problem, yaw: float, scale: np.ndarray) -> tuple[float, np.ndarray]:
-    """Start: the best of nine placements of the scaled proxy around the observed points.
-
-    Along the view, the proxy's near face on the nearest observed points (an object seen from the
-    front), its far face on the farthest (its near part cut off by the frame or hidden), or its
-    middle on their middle; across the view, centred on the points or shifted by half its width
-    either way (an object cut by the frame's side). The lowest cost, on a few points, wins —
-    a local solver cannot slide a proxy half its length along its own face. Returns (cost, θ).
-    """
-    log_s = np.log(scale)
-    params = np.linalg.lstsq(problem.axes, log_s, rcond=None)[0]
-    theta = np.concatenate([[0.0, 0.0, yaw], params])
-    world = (problem.s.points * np.exp(problem.log_scale(theta))) @ rot_z(yaw).T
-    pts = problem.pts
-    fwd = problem.view.horizontal_view_dir(np.median(pts, axis=0))
-    side = np.array([-fwd[1], fwd[0]])
-    along_o, along_m = pts[:, :2] @ fwd, world[:, :2] @ fwd
-    across_m = world[:, :2] @ side
-    across = float(np.mean(np.percentile(pts[:, :2] @ side, [3, 97]))) - float((across_m.min() + across_m.max()) / 2)
-    half = float(across_m.max() - across_m.min()) / 2
-    lo, hi = np.percentile(along_o, [3, 97])
-    alongs = [float(lo) - float(along_m.min()), float(hi) - float(along_m.max()),
-              float(lo + hi) / 2 - float(along_m.min() + along_m.max()) / 2]
-    few, surface = problem.pts, problem.s
-    problem.pts, problem.s = few[:: max(1, len(few) // START_POINTS)], surface.coarse(START_SAMPLES)
-    best = None
-    for a in alongs:
-        for c in (across, across - half, across + half):
-            trial = theta.copy()
-            trial[:2] = fwd * a + side * c
-            cost = problem.evaluate(trial, [(problem.params.robust_start_m, 1.0)])["costs"][0]
-            if best is None or cost < best[0]:
-                best = (cost, trial)
-    problem.pts, problem.s = few, surface
-    return best  # type: ignore[return-value]
-
-
 def fit_pose(points: np.ndarray, surface: Surface, view: FitView, hypotheses: list[Hypothesis], *, z: float,
              strategy: str, asset_size: np.ndarray, observed_size: np.ndarray | None = None,
-             observed_yaw: float | None = None, max_change: float = 1.5, mask: np.ndarray | None = None,
-             params: FitParams | None = None) -> FitResult:
+             observed_yaw: float | None = None, observed_center: np.ndarray | None = None, max_change: float = 1.5,
+             mask: np.ndarray | None = None, params: FitParams | None = None) -> FitResult:
     """The best pose of ``surface`` for ``points`` (world, N×3) over the hypotheses.
 
     ``observed_size`` (world box size along the box's axes, yaw ``observed_yaw``) gives the scale
     prior; without it the catalogue size is the prior. ``z`` is the height of the asset's bottom.
+    ``observed_center`` (the box's centre) holds the footprint centre where the points leave it free
+    (an object cut by the frame or hidden behind another slides along the view otherwise).
     ``mask`` (the object's pixels in ``view``) lets free space push the proxy sideways onto it.
     """
     params = params or FitParams()
@@ -360,15 +304,18 @@ def fit_pose(points: np.ndarray, surface: Surface, view: FitView, hypotheses: li
     limit = math.log(max(float(max_change), 1.0))
     fwd = view.horizontal_view_dir(np.median(pts, axis=0))
     begun = []
-    for hyp in _dedupe(hypotheses):
-        prior_s = prior_scale(asset_size, _observed_in_asset_axes(observed_size, observed_yaw, hyp.yaw), strategy,
+    for hyp in dedupe(hypotheses):
+        prior_s = prior_scale(asset_size, observed_in_asset_axes(observed_size, observed_yaw, hyp.yaw), strategy,
                               max_change)
         sigma = np.full(3, params.scale_sigma)
         if strategy in ("ALIGNED_ANISOTROPIC", "SORTED_ANISOTROPIC"):  # the hidden axis scales on its own
             sigma[int(np.argmax(np.abs(rot_z(hyp.yaw)[:2, :2].T @ fwd)))] = params.hidden_sigma
-        problem = _Problem(surface, strategy, z, coarse, view, _Prior(np.log(prior_s), sigma, -limit, limit), params,
+        prior = _Prior(np.log(prior_s), sigma, -limit, limit,
+                       None if observed_center is None else np.asarray(observed_center, dtype=float)[:2],
+                       params.centre_sigma_m)
+        problem = _Problem(surface, strategy, z, coarse, view, prior, params,
                            sil)
-        cost, theta = _start(problem, hyp.yaw, prior_s)
+        cost, theta = start_pose(problem, hyp.yaw, prior_s)
         begun.append((cost, theta, problem, hyp))
     gate = START_GATE[0] * min(b[0] for b in begun) + START_GATE[1]
     starts = []
@@ -390,30 +337,8 @@ def fit_pose(points: np.ndarray, surface: Surface, view: FitView, hypotheses: li
             best = (total, theta, t, hyp, problem)
     assert best is not None
     total, theta, t, hyp, problem = best
-    return FitResult(position=np.array([theta[0], theta[1], z]), yaw=_wrap(float(theta[2])),
+    return FitResult(position=np.array([theta[0], theta[1], z]), yaw=wrap(float(theta[2])),
                      scale=np.exp(problem.log_scale(theta)), residual_m=float(np.median(t["dist"])),
                      cost=float(total), source=hyp.source,
                      inlier_fraction=float(np.mean(t["dist"] < 2 * params.robust_end_m)),
                      free_space_violation=t["fs_violation"])
-
-
-def _observed_in_asset_axes(size: np.ndarray | None, box_yaw: float | None, yaw: float) -> np.ndarray | None:
-    """The box size along the asset's axes (x and y swap when the asset is turned a quarter from the box)."""
-    if size is None:
-        return None
-    sx, sy, sz = (float(v) for v in size)
-    quarter = round(_wrap(yaw - (box_yaw or 0.0)) / (math.pi / 2)) % 2
-    return np.array([sy, sx, sz] if quarter else [sx, sy, sz])
-
-
-def _dedupe(hypotheses: list[Hypothesis], tol: float = math.radians(8.0)) -> list[Hypothesis]:
-    """Hypotheses closer than ``tol`` merge into the most confident one."""
-    out: list[Hypothesis] = []
-    for h in sorted(hypotheses, key=lambda h: -h.confidence):
-        if all(abs(_wrap(h.yaw - o.yaw)) > tol for o in out):
-            out.append(h)
-    return out
-
-
-def _wrap(a: float) -> float:
-    return (a + math.pi) % (2 * math.pi) - math.pi

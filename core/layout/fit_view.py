@@ -226,6 +226,7 @@ class ObjectMask:
         self.sx, self.sy = m.shape[1] / view.width, m.shape[0] / view.height
         self.own = m
         self.grown = _grow(m, grow_px)
+        self.cut_sideways = bool(m[:, :2].any() or m[:, -2:].any())  # runs into the image's left or right edge
         p = np.pad(m, 1, constant_values=False)
         inner = p[1:-1, 1:-1] & p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
         vs, us = np.nonzero(m & ~inner)

@@ -142,7 +142,8 @@ def refined_box(box: Box3D, ans: SizeAnswer, camera: Any) -> Box3D:
     long_side, short_side = max(ans.width_m, ans.depth_m), min(ans.width_m, ans.depth_m)
     c = np.asarray(box.center, dtype=float)
     cam = np.asarray(camera.world_from_camera, dtype=float)[:3, 3]
-    axes = [np.array([math.cos(box.yaw), math.sin(box.yaw), 0.0]), np.array([-math.sin(box.yaw), math.cos(box.yaw), 0.0])]
+    cy, sy_ = math.cos(box.yaw), math.sin(box.yaw)
+    axes = [np.array([cy, sy_, 0.0]), np.array([-sy_, cy, 0.0])]
     view = (c - cam) * np.array([1.0, 1.0, 0.0])
     view /= max(float(np.linalg.norm(view)), 1e-9)
     trust = [1.0 + 2.0 * (1.0 - abs(float(np.dot(a, view)))) for a in axes]

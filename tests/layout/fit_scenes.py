@@ -77,27 +77,45 @@ def render(cam: Camera, meshes: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np
     best = np.full(len(dirs), np.inf)
     owner = np.full(len(dirs), -1)
     for k, (verts, faces) in enumerate(meshes):
+        rays = _rays_near(cam, m, verts)  # only the pixels the mesh can cover
         a, b, c = verts[faces[:, 0]], verts[faces[:, 1]], verts[faces[:, 2]]
         e1, e2 = b - a, c - a
+        d = dirs[rays]
         for s in range(0, len(faces), 64):
             sl = slice(s, s + 64)
-            p = np.cross(dirs[:, None, :], e2[None, sl])
+            p = np.cross(d[:, None, :], e2[None, sl])
             det = np.einsum("nfk,fk->nf", p, e1[sl])
             ok = np.abs(det) > 1e-12
             inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
             tvec = origin - a[sl]
             uu = np.einsum("fk,nfk->nf", tvec, p) * inv
             q = np.cross(tvec, e1[sl])
-            vv = np.einsum("nk,fk->nf", dirs, q) * inv
+            vv = np.einsum("nk,fk->nf", d, q) * inv
             t = np.einsum("fk,fk->f", e2[sl], q)[None, :] * inv
             hit = ok & (uu >= 0) & (vv >= 0) & (uu + vv <= 1) & (t > 1e-6)
             t = np.where(hit, t, np.inf)
             tmin = t.min(axis=1)
-            closer = tmin < best
-            best[closer] = tmin[closer]
-            owner[closer] = k
+            closer = tmin < best[rays]
+            best[rays[closer]] = tmin[closer]
+            owner[rays[closer]] = k
     depth = np.where(np.isfinite(best), best, 0.0)  # d_cam has z = 1, so t is already the z-depth
     return depth.reshape(cam.height, cam.width), owner.reshape(cam.height, cam.width)
+
+
+def _rays_near(cam: Camera, m: np.ndarray, verts: np.ndarray) -> np.ndarray:
+    """Indices of the pixels inside the mesh's projected bounding box (all pixels if it reaches behind the camera)."""
+    c = (np.asarray(verts) - m[:3, 3]) @ m[:3, :3]
+    every = np.arange(cam.width * cam.height)
+    if np.any(c[:, 2] <= 1e-3):
+        return every
+    u = cam.fx * c[:, 0] / c[:, 2] + cam.cx
+    v = cam.fy * c[:, 1] / c[:, 2] + cam.cy
+    i0, i1 = max(0, int(u.min()) - 1), min(cam.width, int(np.ceil(u.max())) + 1)
+    j0, j1 = max(0, int(v.min()) - 1), min(cam.height, int(np.ceil(v.max())) + 1)
+    if i0 >= i1 or j0 >= j1:
+        return every[:0]
+    jj, ii = np.meshgrid(np.arange(j0, j1), np.arange(i0, i1), indexing="ij")
+    return (jj * cam.width + ii).ravel()
 
 
 def place(verts: np.ndarray, yaw: float, position, scale) -> np.ndarray:

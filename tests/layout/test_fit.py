@@ -107,7 +107,7 @@ def write_run(tmp_path, chair, *, group: bool = False):
     size = tuple(float(s) for s in verts.max(axis=0) - verts.min(axis=0))
     catalogue = {a: AssetRecord(a, a, "chair", "chair", size) for a in ("chair_a", "chair_b")}
     catalogue["lamp_a"] = AssetRecord("lamp_a", "lamp_a", "lamp", "lamp", (0.2, 0.2, 0.4))
-    proxies = {"chair_a": (verts, faces), "chair_b": (verts * [1.0, 1.0, 0.6], faces)}
+    proxies = {"chair_a": (verts, faces), "chair_b": (verts * [1.05, 1.0, 1.0], faces)}
     box_yaws = [PoseHypothesis(math.radians(10) + k * math.pi / 2, 0.2, "box") for k in range(4)]
     cands = [Candidate("chair_0", [RankedAsset("chair_a", 0.9), RankedAsset("chair_b", 0.5)], box_yaws),
              Candidate("lamp_0", [RankedAsset("lamp_a", 0.9)], [])]
