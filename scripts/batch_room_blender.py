@@ -1,6 +1,6 @@
 """Blender child of ``python -m core batch rooms``: build one solved layout, save it, render its passes.
 
-argv: LAYOUT_JSON LIBRARY_DIR OUT_DIR NAME [--width W] [--height H] [--samples N]
+argv: LAYOUT_JSON LIBRARY_DIR OUT_DIR NAME [--width W] [--height H] [--samples N] [--threads T]
 
 Writes ``OUT_DIR/NAME.blend`` and ``OUT_DIR/passes/`` (``rgb.png``, ``depth.npy``, ``masks/*.png``, as
 ``render_passes`` writes them) and prints one JSON line: the ids of the objects it built. The dataset
@@ -30,6 +30,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--height", type=int, default=480)
     p.add_argument("--samples", type=int, default=16)
+    p.add_argument("--threads", type=int, default=1, help="Cycles threads: the CPUs the task reserved")
     args = p.parse_args(argv)
     sys.stdout.flush()
     answer = os.fdopen(os.dup(1), "w")  # Blender prints render lines on fd 1; our answer stays one clean line
@@ -61,7 +62,7 @@ def main(argv: list[str]) -> int:
         coll = build_layout(layout, catalogue, run_id=args.name, textures=textures)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        render_passes(coll, out / "passes", samples=args.samples)
+        render_passes(coll, out / "passes", samples=args.samples, threads=max(1, args.threads))
         bpy.ops.wm.save_as_mainfile(filepath=str(out / f"{args.name}.blend"), compress=True)
     except ImaginariumError as exc:
         print(json.dumps({"error": exc.message, "fix": exc.fix}), file=answer, flush=True)

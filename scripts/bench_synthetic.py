@@ -162,6 +162,7 @@ def run_room(library: Path, out: Path, *, seed: int, kind: str, width: int, heig
                                      gt_layout.camera)
         fit_objects = object_ious(fit_result, problem_from_layout(fit_result, catalogue, proxies), gt_layout, gt_source)
         metrics["iou_in_view_as_fitted"] = float(np.mean([fit_objects[o] for o in in_view])) if in_view else math.nan
+        metrics["iou_per_object_as_fitted"] = {o: round(v, 3) for o, v in sorted(fit_objects.items())}
     metrics["iou_per_object"] = {o: round(v, 3) for o, v in sorted(per_object.items())}
     metrics["in_view_objects"] = len(in_view)
     metrics["detected_objects"] = len(observation.graph.objects)

@@ -182,11 +182,19 @@ def test_labels_come_from_the_library_and_the_vlm_and_a_cached_rerun_calls_neith
                (200, _message("list_objects", {"objects": ["bookcase", "table"]})),
                (200, _message("report_scene", {"objects": [{"id": "bookshelf_0", "keep": True,
                                                             "relation": "on_floor"}], "groups": [],
-                                               "missing_labels": []})))
+                                               "missing_labels": []})),
+               # the paper's size step: a bookshelf 40 m wide is not believed (and the table gets no answer)
+               (200, _message("report_sizes", {"objects": [{"id": "bookshelf_0", "width_m": 40.0,
+                                                            "depth_m": 0.4}]})))
     secrets = Secrets(anthropic_api_key="sk-test")
     kw = dict(depth_path=folder / "depth.npy", fov_deg=70, library=fixture_library)
     first = perceive(folder / "image.png", tmp_path / "run", settings, secrets, **kw)
-    assert len(server.requests) == 2 and len(detector.calls) == 1  # the object list, then the scene answer
+    # the object list, the scene answer, then the sizes of the floor objects
+    assert len(server.requests) == 3 and len(detector.calls) == 1
+    assert [r["json"]["tool_choice"]["name"] for r in server.requests] == ["list_objects", "report_scene",
+                                                                          "report_sizes"]
+    shelf = first.graph.by_id()["bookshelf_0"]
+    assert any(n.startswith("size: ignored the VLM's 40.00") for n in shelf.notes), shelf.notes
     assert detector.calls[0][1] == ["bookshelf", "table"]        # the VLM's words in the library's words
     chosen = first.provenance["labels_chosen"]
     assert chosen["source"] == "vlm:claude (claude-test)" and chosen["vlm_names"] == ["bookcase", "table"]
@@ -194,12 +202,17 @@ def test_labels_come_from_the_library_and_the_vlm_and_a_cached_rerun_calls_neith
     assert first.provenance["vlm"].startswith("claude (claude-test), 1 call")
 
     again = perceive(folder / "image.png", tmp_path / "run", settings, secrets, **kw)
-    assert len(server.requests) == 2 and len(detector.calls) == 1  # nothing asked again
+    assert len(server.requests) == 3 and len(detector.calls) == 1  # nothing asked again
     assert again.to_dict() == first.to_dict()
     # only the observation changes (another field of view): the scene is described again, the labels are not
+    server.set("/v1/messages",
+               (200, _message("report_scene", {"objects": [{"id": "bookshelf_0", "keep": True,
+                                                            "relation": "on_floor"}], "groups": [],
+                                               "missing_labels": []})),
+               (200, _message("report_sizes", {"objects": []})))
     moved = perceive(folder / "image.png", tmp_path / "run", settings, secrets, **{**kw, "fov_deg": 72})
-    assert len(detector.calls) == 1 and [r["json"]["tool_choice"]["name"] for r in server.requests[2:]] == \
-        ["report_scene"]
+    assert len(detector.calls) == 1 and [r["json"]["tool_choice"]["name"] for r in server.requests[3:]] == \
+        ["report_scene", "report_sizes"]
     assert moved.provenance["stages"]["detections"] == "cached"
     assert moved.provenance["labels_chosen"] == chosen
 

@@ -131,8 +131,10 @@ def render_room(staged: dict[str, Any], library: str, name: str, kind: str, spec
         work = Path(tmp)
         layout_path = work / "layout.json"
         layout_path.write_text(staged["layout"], encoding="utf-8")
+        # one CPU per render task (its Ray reservation): Cycles and Mesa use exactly that, so N workers scale N-fold
         run_blender("batch_room_blender.py", [str(layout_path), str(library), str(work), name, "--width", str(width),
-                                              "--height", str(height), "--samples", str(samples)])
+                                              "--height", str(height), "--samples", str(samples), "--threads", "1"],
+                    env={"LP_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
         room = work / "room"
         room.mkdir()
         (work / f"{name}.blend").replace(room / f"{name}.blend")

@@ -201,6 +201,36 @@ def relation_of(obj: Any, assets_of: dict[str, AssetRecord],
     return Relation.ON, support, walls
 
 
+WALL_FIT_TOL_M = 0.12  # a fitted asset whose back is farther than this from a wall was not standing against it
+
+
+def walls_near_fit(start: Pose, asset: AssetRecord, walls: list[str], planes: list[Any]) -> tuple[list[str], list[str]]:
+    """The walls the fitted asset really stands against, and a note for each one dropped.
+
+    Why: "against the wall" comes from the scene graph (geometry or the VLM) and snaps the object
+    flush, which would move a well-fitted plant or lamp tens of centimetres; when the asset fitted
+    to the object's own points keeps a gap, the fit is the better witness.
+    """
+    by_id = {p.id: p for p in planes}
+    half = np.asarray(asset.size, dtype=float)[:2] * np.asarray(start.scale, dtype=float)[:2] / 2
+    c, s_ = np.cos(start.yaw), np.sin(start.yaw)
+    corners = np.array([[sx * half[0], sy * half[1]] for sx in (-1, 1) for sy in (-1, 1)])
+    world = corners @ np.array([[c, s_], [-s_, c]]) + np.asarray(start.position, dtype=float)[:2]
+    kept, notes = [], []
+    for wall in walls:
+        plane = by_id.get(wall)
+        if plane is None:
+            kept.append(wall)
+            continue
+        n = np.asarray(plane.normal, dtype=float)[:2]
+        gap = float((world @ n - plane.offset).min())
+        if gap > WALL_FIT_TOL_M:
+            notes.append(f"not snapped to {wall}: the asset fitted to its points stands {gap:.2f} m from it")
+        else:
+            kept.append(wall)
+    return kept, notes
+
+
 def fit_pose(candidate: Candidate | None, asset: AssetRecord) -> tuple[Pose | None, str | None]:
     """The start pose from ``Candidate.fit`` (validated), or None with the reason when it cannot be used."""
     fit = candidate.fit if candidate is not None else None
@@ -285,6 +315,11 @@ def build_problem(observation: Observation, candidates: CandidateSet, catalogue:
         else:
             yaw = obj.box.yaw if obj.box is not None else 0.0
         relation, parent, walls = relation_of(obj, chosen, boxes)
+        if start is not None and walls and relation in (Relation.AGAINST_WALL, Relation.ON, Relation.FLOOR):
+            walls, dropped = walls_near_fit(start, asset, walls, observation.planes)
+            own.extend(dropped)
+            if relation == Relation.AGAINST_WALL and not walls:
+                relation = Relation.FLOOR
         if parent is not None and not is_structure_id(parent) and parent not in chosen:
             own.append(f"its support {parent} is not placed; it stands on the floor instead")
             relation, parent = (Relation.AGAINST_WALL, "floor") if walls else (Relation.FLOOR, "floor")

@@ -314,6 +314,7 @@ def _observation(txn: Transaction, inp: _Inputs, raw: list[RawDetection], det_ba
     if report is not None:
         provenance["depth_report"] = report.to_dict()
     obs = Observation("image.png", camera, room.planes, graph, "depth.npy", provenance, notes=list(notes))
+    obs = _refine_sizes(obs, rgb, priors, settings, secrets)
     obs.save(txn.file("observation.json"))
     overlays.save_depth_colour(txn.file("depth_colour.png"), depth)
     overlays.save_masks_overlay(txn.file("masks_overlay.png"), rgb, [(oid, d.mask, d.box) for oid, d in shown])
@@ -380,6 +381,17 @@ def _boxes(dets: list[RawDetection], ids: list[str], depth: np.ndarray, k: Intri
     from .measure import measure_objects
 
     return measure_objects([(oid, d.label, d.mask) for oid, d in zip(ids, dets)], depth, k, room, priors=priors)
+
+
+def _refine_sizes(obs: Observation, rgb: np.ndarray, priors: Any, settings: Settings, secrets: Secrets) -> Observation:
+    """The paper's size step: with a key, the VLM gives floor objects' real width and depth (used only when
+    plausible for the class, with a note either way); without one, the class priors already did this job."""
+    from ..library.priors import default_priors
+    from .size_refine import refine_sizes
+
+    refined, more = refine_sizes(obs, rgb, priors or default_priors(), settings.vlm, secrets)
+    refined.notes.extend(more)
+    return refined
 
 
 def _library_priors(lib: Any) -> Any:

@@ -126,6 +126,11 @@ def _geometric_relations(obj: SceneObject, items: list[Item], walls: list[Plane]
             obj.notes.append(f"support: stands on the floor (a {obj.label} does), although its box bottom is "
                              f"{bottom:.2f} m up; never hung or put on another object")
         return
+    holder = _container(obj, items, camera_xy, rules)
+    if holder is not None:  # books on a shelf: inside the bookcase's box, below its top
+        obj.support = holder.id
+        obj.notes.append(f"support: inside {holder.id} (its box lies within the {holder.label}'s, below the top)")
+        return
     below = [it for it in items if it.id != obj.id and it.box is not None and it.box.size[2] > FLAT_HEIGHT_M
              and _top(it.box) < _top(box) and abs(bottom - _top(it.box)) <= SUPPORT_TOLERANCE_M
              and footprint_contains(it.box, box.center[0], box.center[1], 0.05, camera_xy)]
@@ -159,6 +164,22 @@ def _geometric_relations(obj: SceneObject, items: list[Item], walls: list[Plane]
         obj.support, obj.hanging_from_ceiling = "ceiling", True
     elif bottom > SUPPORT_TOLERANCE_M:
         obj.notes.append(f"support: nothing plausible under it (bottom {bottom:.2f} m up); left on the floor")
+
+
+def _container(obj: SceneObject, items: list[Item], camera_xy: tuple[float, float] | None,
+               rules: SupportRules) -> Item | None:
+    """The object whose box holds ``obj``'s (centre over its footprint, bottom and top within its height,
+    much smaller than it) and that may hold such a thing (shelves, cabinets); the smallest if several."""
+    box = obj.box
+    if box is None:
+        return None
+    bottom, top = _bottom(box), _top(box)
+    found = [it for it in items if it.id != obj.id and it.box is not None
+             and it.box.size[2] > 2.5 * box.size[2]
+             and _bottom(it.box) - SUPPORT_TOLERANCE_M <= bottom and top <= _top(it.box) - 0.02
+             and footprint_contains(it.box, box.center[0], box.center[1], 0.02, camera_xy)
+             and rules.plausibility(obj.label, it.id, it.label) > 0.05]
+    return min(found, key=lambda it: float(np.prod(it.box.size))) if found else None
 
 
 def _rest_on_supports(objs: dict[str, SceneObject], rules: SupportRules) -> None:

@@ -151,7 +151,10 @@ def test_pipeline_uses_the_vlm_when_a_key_is_set(server, tmp_path):
     answer = {"objects": [{"id": i, "keep": True, "relation": "on_floor"} for i in ids if i != "box_0"]
               + [{"id": "box_0", "keep": True, "relation": "on_object", "support": "table_0"}],
               "groups": [["stool_0", "stool_1"]]}
-    server.set("/v1/messages", (200, message(answer)))
+    sizes = {"id": "msg_02", "type": "message", "role": "assistant", "model": "claude-test",
+             "content": [{"type": "tool_use", "id": "toolu_02", "name": "report_sizes", "input": {"objects": []}}],
+             "stop_reason": "tool_use", "stop_sequence": None, "usage": {"input_tokens": 10, "output_tokens": 5}}
+    server.set("/v1/messages", (200, message(answer)), (200, sizes))  # the scene, then the floor objects' sizes
     obs = perceive(folder / "image.png", tmp_path / "run", settings, Secrets(anthropic_api_key="sk-test"),
                    depth_path=folder / "depth.npy", detections_path=folder / "detections.json", fov_deg=70)
     assert obs.graph.source == "geometry+vlm:claude-test"
