@@ -18,7 +18,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "layout"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     from scripts._package import load
 
     load()
-    import fit_scenes as fs  # test-only scene maker (independent renderer)
+    from imaginarium.testkit import fit_scenes as fs  # test-only scene maker (independent renderer)
     from imaginarium.core.layout.fit_points import back_project
     from imaginarium.core.layout.fit_solve import Hypothesis, fit_pose
     from imaginarium.core.layout.fit_view import FitView, sample_surface

@@ -37,6 +37,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core.layout.metrics import clip_convex, polygon_area  # noqa: E402  (the layout metrics' own overlap)
+
 FLOOR_OBJECT_M = 0.15   # a true box whose bottom is this close to the floor stands on it
 FLOATING_M = 0.05       # our bottom this far above its support: floating
 
@@ -50,42 +52,6 @@ def corners_xy(center: Any, size: Any, yaw: float) -> np.ndarray:
     return local @ np.array([[c, s], [-s, c]]) + np.asarray(center[:2], float)
 
 
-def _clip(subject: np.ndarray, clip: np.ndarray) -> np.ndarray:
-    out = list(subject)
-    for i in range(len(clip)):
-        a, b = clip[i], clip[(i + 1) % len(clip)]
-        e = b - a
-        inside = lambda p: e[0] * (p[1] - a[1]) - e[1] * (p[0] - a[0]) >= -1e-12  # noqa: E731
-        pts, out = out, []
-        for j in range(len(pts)):
-            p, q = pts[j], pts[(j + 1) % len(pts)]
-            if inside(q):
-                if not inside(p):
-                    out.append(_cross(p, q, a, b))
-                out.append(q)
-            elif inside(p):
-                out.append(_cross(p, q, a, b))
-        if not out:
-            return np.zeros((0, 2))
-    return np.array(out)
-
-
-def _cross(p: np.ndarray, q: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    d1, d2 = q - p, b - a
-    den = d1[0] * d2[1] - d1[1] * d2[0]
-    if abs(den) < 1e-15:
-        return q
-    t = ((a[0] - p[0]) * d2[1] - (a[1] - p[1]) * d2[0]) / den
-    return p + t * d1
-
-
-def _area(poly: np.ndarray) -> float:
-    if len(poly) < 3:
-        return 0.0
-    x, y = poly[:, 0], poly[:, 1]
-    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
-
-
 def iou_upright(a: dict, b: dict) -> float:
     """3D IoU of two upright boxes ``{"center", "size", "yaw"}``: footprint overlap × vertical overlap."""
     za0, za1 = a["center"][2] - a["size"][2] / 2, a["center"][2] + a["size"][2] / 2
@@ -94,8 +60,8 @@ def iou_upright(a: dict, b: dict) -> float:
     if dz <= 0:
         return 0.0
     pa, pb = corners_xy(a["center"], a["size"], a["yaw"]), corners_xy(b["center"], b["size"], b["yaw"])
-    inter = _area(_clip(pa, pb)) * dz
-    union = _area(pa) * (za1 - za0) + _area(pb) * (zb1 - zb0) - inter
+    inter = polygon_area(clip_convex(pa, pb)) * dz
+    union = polygon_area(pa) * (za1 - za0) + polygon_area(pb) * (zb1 - zb0) - inter
     return float(inter / union) if union > 1e-12 else 0.0
 
 

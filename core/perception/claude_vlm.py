@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 
 from ..config import Secrets, VlmSettings
-from ..errors import ApiAuthError, ApiError, ApiQuotaError, ModelOutputError, redact, register_secret
+from ..errors import ApiAuthError, ModelOutputError, register_secret
 from . import prompts
+from .claude_tools import KEY_FIX, ask_tool, call_tool
 from .detections_file import MAX_LABEL_CHARS
 from .json_check import validate
 from .protocols import VlmAnswer, VlmObjectAnswer
 
-KEY_FIX = "Set ANTHROPIC_API_KEY (or the Anthropic key in the add-on preferences) to a valid key."
 MAX_IMAGE_SIDE = 1568  # larger images are downscaled by the API anyway; sending less is faster
 
 
@@ -66,59 +66,13 @@ class ClaudeVlm:
         messages: list[dict[str, Any]] = [{"role": "user", "content": [
             image_block, {"type": "text", "text": prompts.user_prompt(batch, labels)}]}]
         ids = {o["id"] for o in batch}
-        for attempt in range(2):
-            response = self._call(messages)
-            tool = next((b for b in response.content if getattr(b, "type", "") == "tool_use"), None)
-            if tool is None:
-                error = "you answered without calling the tool report_scene"
-            else:
-                error = check_answer(tool.input, ids, known)
-                if not error:
-                    return tool.input, attempt + 1
-            if attempt == 1:
-                break
-            messages.append({"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in response.content]})
-            retry_text = {"type": "text", "text": prompts.retry_prompt(error)}
-            messages.append({"role": "user", "content": [
-                {"type": "tool_result", "tool_use_id": tool.id, "is_error": True, "content": [retry_text]}
-            ] if tool is not None else [retry_text]})
-        raise ModelOutputError(f"The VLM ({self.settings.model}) twice answered in the wrong shape: {error}.")
+        return ask_tool(self._call, messages, prompts.SCENE_TOOL["name"], lambda data: check_answer(data, ids, known),
+                        prompts.retry_prompt, model=self.settings.model, what="the scene question")
 
     def _call(self, messages: list[dict[str, Any]]) -> Any:
-        import anthropic
-
-        try:
-            response = self._client.messages.create(
-                model=self.settings.model, max_tokens=4096, system=prompts.SYSTEM, messages=messages,
-                tools=[prompts.SCENE_TOOL], tool_choice={"type": "tool", "name": prompts.SCENE_TOOL["name"]})
-        except anthropic.AuthenticationError:
-            raise ApiAuthError("Anthropic refused the API key (HTTP 401).", KEY_FIX) from None
-        except anthropic.PermissionDeniedError:
-            raise ApiAuthError("Anthropic says this key may not use the model (HTTP 403).",
-                               f"Check the key's access to {self.settings.model!r} or choose another vlm.model.") from None
-        except anthropic.RateLimitError:
-            raise ApiQuotaError("Anthropic rate limit or quota reached (HTTP 429), also after retries.") from None
-        except anthropic.APITimeoutError:
-            raise ApiError(f"Anthropic did not answer within {self.settings.timeout_s:g} s.",
-                           "Retry, or raise vlm.timeout_s.") from None
-        except anthropic.NotFoundError:
-            raise ApiError(f"Anthropic does not know the model {self.settings.model!r} (HTTP 404).",
-                           "Set vlm.model to a current Claude model name.") from None
-        except anthropic.APIStatusError as exc:
-            raise ApiError(f"Anthropic answered HTTP {exc.status_code}, also after retries.") from None
-        except anthropic.APIConnectionError as exc:
-            raise ApiError(f"Cannot reach the Anthropic API ({self._scrub(exc)}).") from None
-        except anthropic.APIResponseValidationError as exc:
-            raise ApiError(f"Anthropic's answer was not valid ({self._scrub(exc)}).",
-                           "Retry; update the anthropic package.") from None
-        if not isinstance(response, anthropic.types.Message):  # the SDK hands back the raw text of a non-JSON body
-            raise ApiError(f"Anthropic's answer was not JSON: {self._scrub(response)[:80]!r}.",
-                           "Retry; if you set vlm.base_url, check that it points at the Anthropic API.")
-        return response
-
-    def _scrub(self, value: Any) -> str:
-        """Text of a remote answer or an SDK error, without the key (a proxy may echo the request headers)."""
-        return redact(str(value), [self._key])[:300]
+        return call_tool(self._client, model=self.settings.model, timeout_s=self.settings.timeout_s, key=self._key,
+                         system=prompts.SYSTEM, tool=prompts.SCENE_TOOL, messages=messages, max_tokens=4096,
+                         what="the scene question")
 
 
 def check_answer(data: Any, ids: set[str], known: set[str] | None = None) -> str:

@@ -10,7 +10,6 @@ returned for the camera model.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BadInputError
+from ..runfolder import sha256_file
 
 MAX_SIDE = 4096  # larger images only cost time and memory: models run at ~518–1333 px anyway
 MIN_SIDE = 32
@@ -42,14 +42,6 @@ class LoadedImage:
     @property
     def height(self) -> int:
         return int(self.rgb.shape[0])
-
-
-def file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_image(path: str | Path, max_side: int = MAX_SIDE) -> LoadedImage:
@@ -112,7 +104,7 @@ def load_image(path: str | Path, max_side: int = MAX_SIDE) -> LoadedImage:
         rgb = np.asarray(img.convert("RGB"))
     else:
         raise BadInputError(f"Image {path.name} has pixel mode {img.mode}, which is not colour.", _FIX_RGB)
-    return LoadedImage(path, np.ascontiguousarray(rgb, dtype=np.uint8), file_hash(path), exif)
+    return LoadedImage(path, np.ascontiguousarray(rgb, dtype=np.uint8), sha256_file(path), exif)
 
 
 def _pixels(exc: Exception) -> str:

@@ -28,11 +28,11 @@ from typing import Any
 import numpy as np
 
 from ..config import Secrets, VlmSettings
-from ..errors import ApiAuthError, ApiError, ApiQuotaError, ModelOutputError, redact, register_secret
+from ..errors import ApiAuthError, register_secret
 from ..schema import Box3D, Observation
+from .claude_tools import KEY_FIX, ask_tool, call_tool
 from .json_check import validate
 
-KEY_FIX = "Set ANTHROPIC_API_KEY (or the Anthropic key in the add-on preferences) to a valid key."
 PRIOR_SLACK = 1.6    # an answer may lie this factor outside the class's 20–80 % range
 SHRINK_LIMIT = 0.7   # an answer may not make a side smaller than this share of what was measured
 NO_PRIOR_RANGE = (0.05, 6.0)
@@ -194,46 +194,14 @@ class SizeVlm:
         return out
 
     def _ask(self, messages: list[dict], ids: set[str]) -> dict:
-        error = ""
-        for attempt in range(2):
-            response = self._call(messages)
-            tool = next((b for b in response.content if getattr(b, "type", "") == "tool_use"), None)
-            error = "you answered without calling the tool report_sizes" if tool is None else _check(tool.input, ids)
-            if not error:
-                return tool.input  # type: ignore[union-attr]
-            if attempt == 1:
-                break
-            messages = messages + [{"role": "assistant", "content": [b.model_dump(exclude_none=True)
-                                                                    for b in response.content]}]
-            text = {"type": "text", "text": f"Your answer could not be used: {error}. Call report_sizes again."}
-            messages.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool.id,
-                                                          "is_error": True, "content": [text]}]
-                             if tool is not None else [text]})
-        raise ModelOutputError(f"The VLM ({self.settings.model}) twice answered the size question in the wrong "
-                               f"shape: {error}.")
+        data, _ = ask_tool(self._call, messages, SIZE_TOOL["name"], lambda data: _check(data, ids),
+                           lambda error: f"Your answer could not be used: {error}. Call report_sizes again.",
+                           model=self.settings.model, what="the size question")
+        return data
 
     def _call(self, messages: list[dict]) -> Any:
-        import anthropic
-
-        try:
-            response = self._client.messages.create(
-                model=self.settings.model, max_tokens=1024, system=SYSTEM, messages=messages, tools=[SIZE_TOOL],
-                tool_choice={"type": "tool", "name": SIZE_TOOL["name"]})
-        except anthropic.AuthenticationError:
-            raise ApiAuthError("Anthropic refused the API key (HTTP 401).", KEY_FIX) from None
-        except anthropic.RateLimitError:
-            raise ApiQuotaError("Anthropic rate limit or quota reached (HTTP 429), also after retries.") from None
-        except anthropic.APITimeoutError:
-            raise ApiError(f"Anthropic did not answer within {self.settings.timeout_s:g} s.",
-                           "Retry, or raise vlm.timeout_s.") from None
-        except anthropic.APIStatusError as exc:
-            raise ApiError(f"Anthropic answered HTTP {exc.status_code}, also after retries.") from None
-        except anthropic.APIError as exc:
-            raise ApiError(f"Cannot use the Anthropic API ({redact(str(exc), [self._key])[:300]}).") from None
-        if not isinstance(response, anthropic.types.Message):
-            raise ApiError("Anthropic's answer was not JSON.",
-                           "Retry; if you set vlm.base_url, check that it points at the Anthropic API.")
-        return response
+        return call_tool(self._client, model=self.settings.model, timeout_s=self.settings.timeout_s, key=self._key,
+                         system=SYSTEM, tool=SIZE_TOOL, messages=messages, max_tokens=1024, what="the size question")
 
 
 def _check(data: Any, ids: set[str]) -> str:

@@ -115,57 +115,25 @@ class ClaudeObjectLister:
         self.calls = 0
 
     def list_objects(self, rgb: np.ndarray, class_names: list[str]) -> list[str]:
-        from ..errors import ModelOutputError
+        from .claude_tools import ask_tool
         from .claude_vlm import encode_png_rgb
 
         image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": encode_png_rgb(rgb)}}
         messages: list[dict[str, Any]] = [{"role": "user", "content": [
             image, {"type": "text", "text": prompts.list_prompt(class_names)}]}]
-        error = ""
-        for attempt in range(2):
-            response = self._create(messages)
-            self.calls += 1
-            tool = next((b for b in response.content if getattr(b, "type", "") == "tool_use"), None)
-            if tool is None:
-                error = "you answered without calling the tool list_objects"
-            else:
-                problems = validate(tool.input, prompts.LIST_TOOL["input_schema"], "input")
-                if not problems:
-                    return [str(o) for o in tool.input["objects"]]
-                error = "; ".join(problems[:5])
-            if attempt == 1:
-                break
-            messages.append({"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in response.content]})
-            text = {"type": "text", "text": prompts.list_retry_prompt(error)}
-            messages.append({"role": "user", "content": [
-                {"type": "tool_result", "tool_use_id": tool.id, "is_error": True, "content": [text]}
-            ] if tool is not None else [text]})
-        raise ModelOutputError(f"The VLM ({self.settings.model}) twice answered the object list in the wrong shape: "
-                               f"{error}.")
+
+        def check(data: Any) -> str:
+            return "; ".join(validate(data, prompts.LIST_TOOL["input_schema"], "input")[:5])
+
+        data, calls = ask_tool(self._create, messages, prompts.LIST_TOOL["name"], check, prompts.list_retry_prompt,
+                               model=self.settings.model, what="the object list")
+        self.calls += calls
+        return [str(o) for o in data["objects"]]
 
     def _create(self, messages: list[dict[str, Any]]) -> Any:
         """One call; the SDK's errors become the same typed errors the scene-graph call raises."""
-        import anthropic
+        from .claude_tools import call_tool
 
-        from ..errors import ApiAuthError, ApiError, ApiQuotaError
-        from .claude_vlm import KEY_FIX
-
-        try:
-            response = self._vlm._client.messages.create(
-                model=self.settings.model, max_tokens=2048, system=prompts.LIST_SYSTEM, messages=messages,
-                tools=[prompts.LIST_TOOL], tool_choice={"type": "tool", "name": prompts.LIST_TOOL["name"]})
-        except (anthropic.AuthenticationError, anthropic.PermissionDeniedError):
-            raise ApiAuthError("Anthropic refused the API key for the object list.", KEY_FIX) from None
-        except anthropic.RateLimitError:
-            raise ApiQuotaError("Anthropic rate limit or quota reached (HTTP 429), also after retries.") from None
-        except anthropic.APITimeoutError:
-            raise ApiError(f"Anthropic did not answer within {self.settings.timeout_s:g} s.",
-                           "Retry, or raise vlm.timeout_s.") from None
-        except anthropic.APIStatusError as exc:
-            raise ApiError(f"Anthropic answered HTTP {exc.status_code} to the object list, also after retries.") from None
-        except (anthropic.APIConnectionError, anthropic.APIResponseValidationError) as exc:
-            raise ApiError(f"The object list call to Anthropic failed ({type(exc).__name__}).") from None
-        if not isinstance(response, anthropic.types.Message):
-            raise ApiError(f"Anthropic's answer was not JSON: {str(response)[:80]!r}.",
-                           "Retry; if you set vlm.base_url, check that it points at the Anthropic API.")
-        return response
+        return call_tool(self._vlm._client, model=self.settings.model, timeout_s=self.settings.timeout_s,
+                         key=self._vlm._key, system=prompts.LIST_SYSTEM, tool=prompts.LIST_TOOL, messages=messages,
+                         max_tokens=2048, what="the object list")

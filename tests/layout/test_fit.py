@@ -1,6 +1,6 @@
 """The fit of an asset to observed points: pose and scale from the asset's own rendered depth, and the stage.
 
-Depth is rendered by the test's own ray caster (tests/layout/fit_scenes.py), never by the fit's code.
+Depth is rendered by the test's own ray caster (testkit/fit_scenes.py), never by the fit's code.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from imaginarium.core.layout.fit_view import FitView, sample_surface
 from imaginarium.core.schema import (AssetRecord, Box3D, Candidate, CandidateSet, Detection, Observation, Plane,
                                      PoseHypothesis, RankedAsset, SceneGraph, SceneObject)
 
-from . import fit_scenes as fs
+from imaginarium.testkit import fit_scenes as fs
 
 FLOOR = [Plane("floor", "floor", (0, 0, 1), 0.0)]
 

@@ -97,6 +97,18 @@ def test_a_monitor_above_both_a_chair_and_a_desk_rests_on_the_desk():
     assert no_rules["monitor_0"].support == "chair_0"  # geometry alone picks the highest top: what #15 saw
 
 
+def test_books_on_a_lower_shelf_rest_in_the_bookcase_not_on_the_floor():
+    case = _item("bookshelf_0", "bookshelf", (0.0, 3.7, 0.9), (0.8, 0.3, 1.8))
+    books = _item("books_0", "books", (0.1, 3.7, 0.55), (0.3, 0.2, 0.22))  # on the second shelf, 0.44 m up
+    vase = _item("vase_0", "vase", (1.5, 2.0, 0.15), (0.2, 0.2, 0.3))       # beside it, on the floor
+    g = build_scene_graph([case, books, vase], PLANES).by_id()
+    assert g["books_0"].support == "bookshelf_0" and any("inside bookshelf_0" in n for n in g["books_0"].notes)
+    assert g["books_0"].box.center[2] == pytest.approx(0.55)  # not pulled down to the floor nor up to the top
+    assert g["vase_0"].support == "floor"
+    no_case = build_scene_graph([books], PLANES).by_id()["books_0"]
+    assert no_case.support != "bookshelf_0"
+
+
 def test_a_dresser_is_not_put_on_a_bed_and_reaches_the_floor():
     items = [_item("bed_0", "bed", (0.0, 2.0, 0.3), (1.6, 2.1, 0.6)),
              _item("dresser_0", "dresser", (0.3, 2.9, 0.85), (1.2, 0.5, 0.5))]  # lower half hidden by the bed

@@ -9,8 +9,8 @@ import math
 
 import numpy as np
 
-from imaginarium.core.layout.geometry import box_proxy
-from imaginarium.core.schema import Camera
+from ..core.layout.geometry import box_proxy
+from ..core.schema import Camera
 
 
 def boxes_mesh(parts: list[tuple[tuple[float, float, float], tuple[float, float, float]]]) -> tuple[np.ndarray, np.ndarray]:
