@@ -123,20 +123,37 @@ def test_incremental_rebuild_touches_only_changes(lib_copy: Path) -> None:
     assert sorted(FeatureStore.open(lib_copy / "derived").asset_ids()) == sorted(r["id"] for r in rows[1:])
 
 
-def test_killed_build_resumes_consistent(lib_copy: Path) -> None:
-    shutil.rmtree(lib_copy / "derived")
-    cmd = [sys.executable, str(BUILD), "--library", str(lib_copy), "--views", "42", "--resolution", "64",
+def _kill_after_first_commit(lib_copy: Path, views: int) -> list[str] | None:
+    """Start a build, freeze it (SIGSTOP) the moment its first commit lands, then kill it (SIGKILL).
+
+    Freezing first closes the race with the build's own progress: what the index holds is read while
+    nothing can change it. Returns the command, or None when the build had already finished every
+    asset when it was frozen (the caller then retries with slower renders)."""
+    shutil.rmtree(lib_copy / "derived", ignore_errors=True)
+    cmd = [sys.executable, str(BUILD), "--library", str(lib_copy), "--views", str(views), "--resolution", "64",
            "--commit-every", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     index = lib_copy / "derived" / "index.json"
-    deadline = time.time() + 120
+    deadline = time.time() + 180
     while time.time() < deadline and proc.poll() is None:
-        if index.is_file() and json.loads(index.read_text())["assets"]:
+        try:
+            committed = index.is_file() and json.loads(index.read_text())["assets"]
+        except ValueError:  # replaced between our exists() and read(): look again
+            committed = False
+        if committed:
             break
         time.sleep(0.02)
-    assert proc.poll() is None, "the build finished before it could be killed"
+    assert proc.poll() is None, "the build ended before its first commit was seen"
+    os.killpg(proc.pid, signal.SIGSTOP)
+    finished = len(json.loads(index.read_text())["assets"]) >= 4
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    return None if finished else cmd
+
+
+def test_killed_build_resumes_consistent(lib_copy: Path) -> None:
+    cmd = _kill_after_first_commit(lib_copy, 42) or _kill_after_first_commit(lib_copy, 162)
+    assert cmd is not None, "the build finished every asset before it could be frozen, twice"
     half = FeatureStore.open(lib_copy / "derived")
     assert 1 <= len(half.asset_ids()) < 4 and half.verify() == []
     done = set(half.asset_ids())
@@ -145,7 +162,8 @@ def test_killed_build_resumes_consistent(lib_copy: Path) -> None:
     report = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert report["kept"] + report["resumed"] >= len(done) and report["rendered"] <= 4 - len(done)
     final = FeatureStore.open(lib_copy / "derived")
-    assert len(final.asset_ids()) == 4 and final.verify() == [] and final.n_rows == 4 * 42
+    views = int(cmd[cmd.index("--views") + 1])
+    assert len(final.asset_ids()) == 4 and final.verify() == [] and final.n_rows == 4 * views
     leftovers = [p for p in (lib_copy / "derived").rglob("*") if p.name.startswith(".tmp") or p.suffix == ".part"]
     assert leftovers == []
 

@@ -36,7 +36,10 @@ def test_lora_loads_fuses_and_changes_the_image(fmt, tiny_flux_dir, lora_files, 
     assert engine.lora.max_weight_change > 0
     # fused and unloaded: no peft layers remain, the weights themselves carry the LoRA
     assert not any("lora" in n for n, _ in engine.pipe.transformer.named_parameters())
-    assert np.abs(_image(engine) - base_image).max() > 0
+    # a real change of the picture, far above rounding (scale 0 stays within 1 level: see below);
+    # measured 2026-11-26: mean 11.4 / 6.8 levels, 55 % / 28 % of pixel values moved by more than 8
+    diff = np.abs(_image(engine) - base_image)
+    assert diff.mean() > 3.0 and (diff > 8).mean() > 0.1, (float(diff.mean()), float((diff > 8).mean()))
 
 
 def test_same_seed_same_image_without_lora(tiny_flux_dir, base_image):

@@ -32,7 +32,6 @@ def _data(folder: Path, captions: bool = True) -> Path:
 
 def test_two_steps_write_loadable_weights_and_samples(tiny_flux_dir, tmp_path):
     from imaginarium.core.t2i.engine import EngineConfig, T2IEngine
-    from imaginarium.core.t2i.options import GenerationOptions
 
     out = tmp_path / "lora"
     rc = _script().main(["--model", str(tiny_flux_dir), "--data", str(_data(tmp_path / "data")), "--output", str(out),
@@ -44,12 +43,13 @@ def test_two_steps_write_loadable_weights_and_samples(tiny_flux_dir, tmp_path):
     record = json.loads((out / "training.json").read_text())
     assert len(record["losses"]) == 2 and all(np.isfinite(record["losses"]))
 
-    opts = GenerationOptions(prompt="a bedroom", width=32, height=32, steps=2, max_sequence_length=32)
     cfg = dict(model=str(tiny_flux_dir), device="cpu", width=32, height=32)
     with_lora = T2IEngine.from_config(EngineConfig(**cfg, lora=str(weights)))
-    assert with_lora.lora.rank == 4 and with_lora.lora.modules == 7 and with_lora.lora.max_weight_change > 0
-    base = np.asarray(T2IEngine.from_config(EngineConfig(**cfg)).generate(opts)[0], dtype=np.float32)
-    assert np.abs(np.asarray(with_lora.generate(opts)[0], dtype=np.float32) - base).max() > 0
+    assert with_lora.lora.rank == 4 and with_lora.lora.modules == 7
+    # two steps from B = 0 (peft's start): the fused weights moved by 0.028 at most (measured 2026-11-26). The
+    # picture itself changes only within rounding after two steps, so its change is checked with a real LoRA
+    # in test_lora.py, not here.
+    assert with_lora.lora.max_weight_change > 0.01
 
 
 def test_images_without_captions_are_refused(tiny_flux_dir, tmp_path):
