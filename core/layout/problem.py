@@ -32,6 +32,7 @@ import numpy as np
 
 from .. import checks
 from ..config import LayoutSettings
+from ..errors import LibraryError
 from ..matching.placeholder import is_placeholder, placeholder_records
 from ..schema import AssetRecord, Box3D, Candidate, CandidateSet, Layout, Observation, Plane, Relation, is_structure_id
 from .errors import LayoutError
@@ -142,18 +143,28 @@ def catalogue_assets(catalogue: Any) -> dict[str, AssetRecord]:
     return dict(assets)
 
 
-def asset_proxy(asset: AssetRecord, proxies: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    """The collision proxy in the asset frame: from ``proxies`` (a mapping, or a store with ``.proxy(id)``), else the box."""
+def asset_proxy(asset: AssetRecord, proxies: Any = None, notes: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The collision proxy in the asset frame: from ``proxies`` (a mapping, or a store with ``.proxy(id)``), else the box.
+
+    Only a store that does not hold this asset (or whose proxy file cannot be read) falls back to the
+    box, and ``notes`` (when given) says so; any other failure is a bug and is raised.
+    """
     found = None
+    why = ""
     if proxies is not None:
         if isinstance(proxies, Mapping):
             found = proxies.get(asset.id)
+            why = "no proxy given for it"
         elif hasattr(proxies, "proxy"):
             try:
                 found = proxies.proxy(asset.id)
-            except Exception:  # a store without this asset's proxy: the box is the documented fallback
-                found = None
+            except (LibraryError, KeyError) as exc:  # a store without this asset: the box is the documented fallback
+                why = getattr(exc, "message", "") or f"the store has no proxy for {asset.id}"
+            except (OSError, ValueError) as exc:       # an unreadable or damaged proxy file
+                why = f"its proxy file could not be read ({type(exc).__name__})"
     if found is None:
+        if notes is not None and proxies is not None and not is_placeholder(asset.id):
+            notes.append(f"collision shape: the asset's box ({why})")
         return box_proxy(asset.size)
     verts = np.asarray(found[0], dtype=float).reshape(-1, 3)
     faces = np.asarray(found[1], dtype=np.int32).reshape(-1, 3)
@@ -326,7 +337,7 @@ def build_problem(observation: Observation, candidates: CandidateSet, catalogue:
         facing = obj.facing if obj.facing in chosen else None
         if obj.facing and facing is None:
             own.append(f"faces {obj.facing}, which is not placed; kept its observed turn")
-        verts, faces = asset_proxy(asset, proxies)
+        verts, faces = asset_proxy(asset, proxies, own)
         items.append(LayoutItem(id=obj.id, label=obj.label, asset=asset, relation=relation, parent=parent,
                                 walls=walls, group=obj.group, facing=facing, box=obj.box, yaw=float(yaw),
                                 verts=verts, faces=faces, alternatives=alternatives.get(obj.id, []), fit=start,

@@ -133,6 +133,7 @@ def is_published_file(spec: ModelSpec, path: Path) -> bool:
 
 def fix_for(spec: ModelSpec, place: Path | str | None = None) -> str:
     """The one wording of "this model's weights are missing" fixes, used by every loader's error."""
-    where = f" into {place}" if place else ""
+    where = f" into {Path(place).expanduser().resolve()}" if place else ""  # absolute: a relative path means
+    # nothing in a panel (it would be read against Blender's or the worker's working directory)
     return (f"Download it in {MODELS_SECTION} ({spec.label} → Download), or put the files of "
             f"{spec.repo_id}{where} by hand (see weights/README.md).")

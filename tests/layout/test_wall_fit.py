@@ -29,3 +29,23 @@ def test_the_footprint_is_turned_and_scaled_with_the_fit() -> None:
     # scaled to half its length, the same centre leaves a 45 cm gap
     half = Pose(np.array([0.0, 3.0 - 0.85, 0.0]), math.pi / 2, np.array([0.5, 1.0, 1.0]))
     assert walls_near_fit(half, bench, ["wall_0"], [WALL])[0] == []
+
+
+def test_a_store_without_an_asset_gives_its_box_with_a_note_and_a_broken_store_is_raised() -> None:
+    import pytest
+
+    from imaginarium.core.errors import LibraryError
+    from imaginarium.core.layout.problem import asset_proxy
+
+    class Store:
+        def __init__(self, error: Exception) -> None:
+            self.error = error
+
+        def proxy(self, asset_id: str):  # noqa: ANN201
+            raise self.error
+
+    notes: list[str] = []
+    verts, faces = asset_proxy(PLANT, Store(LibraryError("Asset 'p' is not in the store.", "Rebuild.")), notes)
+    assert len(verts) == 8 and len(faces) == 12 and "box" in notes[0] and "not in the store" in notes[0]
+    with pytest.raises(ZeroDivisionError):  # a bug in the store is not hidden behind a box
+        asset_proxy(PLANT, Store(ZeroDivisionError("bug")), [])
