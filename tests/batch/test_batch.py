@@ -31,13 +31,19 @@ def _manifest(out: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def three_rooms(tmp_path_factory, fixture_library, ray_address, ray_env):
+def three_rooms(tmp_path_factory, fixture_library, ray_address, ray_env, demo_room):
     work = tmp_path_factory.mktemp("batch_rooms")
+    demo, _ = demo_room  # a rendered room with its depth and detections: a "photo" through core.pipeline
+    cam = json.loads((demo / "ground_truth_layout.json").read_text())["camera"]
     spec = _spec(work / "rooms.jsonl", [
         {"name": "bedroom_0001", "generator": {"room": "bedroom", "seed": 1}},
         {"name": "bedroom_0002", "generator": {"room": "bedroom", "seed": 2}},
         {"name": "living_0003", "generator": {"room": "living_room", "seed": 3}},
         {"name": "empty_0004", "generator": {"room": "bedroom", "seed": 4, "max_objects": 0}},  # fails: no objects
+        {"name": "photo_0005", "image": str(demo / "reference.png"),
+         "depth": str(demo / "reference_passes" / "depth.npy"),
+         "detections": str(demo / "reference_passes" / "detections.json"),
+         "intrinsics": [cam["fx"], cam["fy"], cam["cx"], cam["cy"]]},
     ])
     out = work / "out"
     proc = run_batch(["rooms", str(spec), "--out", str(out), "--library", str(fixture_library), "--address",
@@ -49,7 +55,7 @@ def test_generator_rooms_write_every_file_and_a_failure_does_not_stop_the_rest(t
     spec, out, proc = three_rooms
     assert proc.returncode == 1, proc.stderr[-3000:]  # one room failed: the exit status says so
     summary = json.loads(proc.stdout)
-    assert summary["done"] == 3 and list(summary["failed"]) == ["empty_0004"]
+    assert summary["done"] == 4 and list(summary["failed"]) == ["empty_0004"]
     assert "no asset for any object" in summary["failed"]["empty_0004"] or "objects" in summary["failed"]["empty_0004"]
     for name in ("bedroom_0001", "bedroom_0002", "living_0003"):
         folder = out / name
@@ -68,6 +74,9 @@ def test_generator_rooms_write_every_file_and_a_failure_does_not_stop_the_rest(t
         assert np.isfinite(depth).all() and (depth > 0).mean() > 0.9
         assert (out / "lora_data" / f"{name}.png").is_file()
         assert (out / "lora_data" / f"{name}.txt").read_text().strip() == meta["description"]
+    photo = json.loads((out / "photo_0005" / "photo_0005_meta.json").read_text())  # through the pipeline
+    assert photo["kind"] == "photo" and len(photo["objects"]) >= 2 and photo["notes"]
+    assert (out / "photo_0005" / "photo_0005_input.png").is_file()
     failed = [r for r in _manifest(out) if r["name"] == "empty_0004"]
     assert failed[-1]["status"] == "failed" and failed[-1]["error"]
     assert not (out / "empty_0004").exists() and not list(out.glob(".staging-*"))
@@ -80,7 +89,7 @@ def test_rerun_recomputes_nothing_that_is_done(three_rooms, fixture_library, ray
     proc = run_batch(["rooms", str(spec), "--out", str(out), "--library", str(fixture_library), "--address",
                       ray_address, *SMALL], ray_env)
     summary = json.loads(proc.stdout)
-    assert summary["skipped"] == 3 and summary["done"] == 0 and list(summary["failed"]) == ["empty_0004"]
+    assert summary["skipped"] == 4 and summary["done"] == 0 and list(summary["failed"]) == ["empty_0004"]
     after = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.name != "manifest.jsonl"}
     assert after == before
     new = _manifest(out)[lines:]
