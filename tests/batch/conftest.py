@@ -41,8 +41,33 @@ def ray_address(ray_env: dict[str, str], tmp_path_factory: pytest.TempPathFactor
                             "--disable-usage-stats"], env=ray_env, capture_output=True, text=True, timeout=120)
     assert start.returncode == 0, start.stderr[-2000:]
     yield f"127.0.0.1:{port}"
-    subprocess.run([ray_bin, "stop", "--force"], env=ray_env, capture_output=True, timeout=120)
+    _stop_cluster(temp)
     shutil.rmtree(temp, ignore_errors=True)
+
+
+def _stop_cluster(temp: Path) -> None:
+    """Stop only this test's cluster: every process started with its temp folder (``ray stop`` would stop
+    every Ray cluster of this user on the machine). The raylet takes its workers down with it."""
+    import psutil
+
+    procs = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if any(str(temp) in arg for arg in proc.info["cmdline"] or []):
+                procs.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    for proc in procs:
+        try:
+            proc.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=15)
+    for proc in alive:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
 
 
 def run_batch(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
