@@ -29,7 +29,8 @@ RESULT_PREFIX = "IMAGINARIUM_BUILD_RESULT "
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", help="Run folder with layout.json (from `python -m core room`).")
     parser.add_argument("--library", default=None, help="Asset library folder (default: paths.library_dir).")
-    parser.add_argument("--out", default=None, help="Where to save the scene (default: RUN/scene.blend).")
+    parser.add_argument("--blend", "--out", dest="out", default=None,
+                        help="Where to save the scene (default: RUN/scene.blend).")
     parser.add_argument("--render", default=None, metavar="PNG",
                         help="Also render a preview from the reference camera here (plus PNG_side_by_side.png).")
     parser.add_argument("--width", type=int, default=320, help="Preview width in pixels (default 320).")

@@ -39,7 +39,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_build_command_saves_the_scene_and_renders_it_lit_from_the_reference_camera(fixture_library: Path,
                                                                                        tmp_path: Path) -> None:
     run = _run_folder(tmp_path)
-    proc = _cli(str(run), "--library", str(fixture_library), "--out", str(tmp_path / "room.blend"),
+    proc = _cli(str(run), "--library", str(fixture_library), "--blend", str(tmp_path / "room.blend"),
                 "--render", str(tmp_path / "room.png"), "--width", "64", "--samples", "4")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     result = json.loads(proc.stdout[proc.stdout.index("{"):])
