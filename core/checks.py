@@ -81,6 +81,16 @@ def optional_text(field: str, value: Any) -> str | None:
     return None if value is None else text(field, value)
 
 
+def texts(field: str, value: Any, *, allow_empty: bool = False) -> list[str]:
+    """A list of strings (``notes`` fields): a bare string or a number in its place is an error, not a list of
+    characters shown one per line."""
+    if not isinstance(value, (list, tuple)):
+        raise SchemaError(field, value, "must be a list of strings")
+    for v in value:
+        text(field, v, allow_empty=allow_empty)
+    return value if isinstance(value, list) else list(value)  # the caller's list itself: later appends still count
+
+
 def choice(field: str, value: Any, allowed: Iterable[str]) -> str:
     allowed = tuple(allowed)
     if value not in allowed:

@@ -30,7 +30,7 @@ import numpy as np
 
 from .config import Secrets, Settings
 from .errors import BadInputError, LibraryError
-from .runfolder import OBSERVATION_STAGES, RunFolder, ensure_run_id, sha256_file, stage_key
+from .runfolder import OBSERVATION_STAGES, RunFolder, ensure_run_id, stage_key
 from .schema import CandidateSet, Layout, Observation
 
 if TYPE_CHECKING:
@@ -216,15 +216,17 @@ def library_proxies(library_dir: str | os.PathLike[str]) -> Any:
 
 
 def load_depth(run_dir: Path, observation: Observation) -> np.ndarray | None:
-    """The run's depth in metres (float32 [H, W]), or None when it has none."""
+    """The run's depth in metres (float32 [H, W] at the camera's image size), or None when it has none.
+
+    Read by perception's own checked reader, so a depth of another size or type is an error naming
+    the file, not a fit against misaligned masks."""
+    from .perception.depth_io import load_cached_depth
+
     path = Path(observation.depth_path) if observation.depth_path else Path("depth.npy")
     path = path if path.is_absolute() else run_dir / path
     if not path.is_file():
         return None
-    try:
-        return np.load(path).astype(np.float32)
-    except (ValueError, OSError) as exc:
-        raise BadInputError(f"Depth {path} cannot be read ({exc}).", "Re-run perception for this run folder.") from None
+    return load_cached_depth(path, observation.camera.height, observation.camera.width)
 
 
 def solve_key(run_dir: Path, library_dir: str | os.PathLike[str], settings: Settings) -> str:

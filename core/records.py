@@ -100,6 +100,10 @@ class Record:
         except FileNotFoundError:
             raise SchemaError("path", str(path), f"no {cls.__name__} file there",
                               "Run the stage that writes it first, or check the run folder.") from None
+        except (OSError, UnicodeDecodeError) as exc:  # a folder, no permission, not UTF-8 text
+            raise SchemaError("path", str(path), f"cannot be read as a {cls.__name__} file "
+                              f"({getattr(exc, 'strerror', None) or exc})",
+                              "Check the file's permissions, or re-run the stage that writes it.") from None
         return cls.from_json(text)
 
 

@@ -218,7 +218,7 @@ class SceneObject(Record):
         self.group = checks.optional_text("SceneObject.group", self.group)
         self.facing = checks.optional_text("SceneObject.facing", self.facing)
         self.confidence = checks.number("SceneObject.confidence", self.confidence, minimum=0.0, maximum=1.0)
-        self.notes = [checks.text(f"SceneObject[{self.id}].notes", n) for n in self.notes]
+        self.notes = checks.texts(f"SceneObject[{self.id}].notes", self.notes)
         self.removed = checks.optional_text(f"SceneObject[{self.id}].removed", self.removed)
 
 
@@ -250,6 +250,7 @@ class SceneGraph(Record):
     nested: ClassVar[dict[str, Any]] = {"objects": [SceneObject]}
 
     def __post_init__(self) -> None:
+        self.notes = checks.texts("SceneGraph.notes", self.notes, allow_empty=True)
         self.validate()
 
     def validate(self, walls: set[str] | None = None) -> None:
@@ -283,6 +284,7 @@ class Observation(Record):
 
     def __post_init__(self) -> None:
         checks.text("Observation.image_path", self.image_path)
+        self.notes = checks.texts("Observation.notes", self.notes, allow_empty=True)
         checks.unique_ids("Observation.planes.id", [p.id for p in self.planes])
         self.graph.validate(walls={p.id for p in self.planes if p.kind == "wall"})
 
@@ -386,6 +388,7 @@ class CandidateSet(Record):
 
     def __post_init__(self) -> None:
         checks.unique_ids("CandidateSet.candidates.object_id", [c.object_id for c in self.candidates])
+        self.notes = checks.texts("CandidateSet.notes", self.notes, allow_empty=True)
         for key in self.textures:
             checks.choice("CandidateSet.textures", key, PLANE_KINDS)
 
@@ -425,7 +428,7 @@ class Placement(Record):
         self.pinned = checks.flag(f"Placement[{self.object_id}].pinned", self.pinned)
         self.inner_space = checks.optional_text(f"Placement[{self.object_id}].inner_space", self.inner_space)
         self.walls = [checks.text(f"Placement[{self.object_id}].walls", w) for w in self.walls]
-        self.notes = [checks.text(f"Placement[{self.object_id}].notes", n) for n in self.notes]
+        self.notes = checks.texts(f"Placement[{self.object_id}].notes", self.notes)
 
 
 @dataclass
@@ -441,6 +444,7 @@ class Layout(Record):
     nested: ClassVar[dict[str, Any]] = {"placements": [Placement], "planes": [Plane], "camera": Camera}
 
     def __post_init__(self) -> None:
+        self.notes = checks.texts("Layout.notes", self.notes, allow_empty=True)
         self.validate()
 
     def validate(self) -> None:

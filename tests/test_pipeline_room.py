@@ -163,3 +163,19 @@ def test_a_layout_committed_after_the_solve_is_what_the_pipeline_gives_back(inpu
     commit_layout(run, edited, fixture_library, Settings())
     assert solve_stage(run, fixture_library, Settings()).placements[0].pinned
     assert not solve_stage(run, fixture_library, Settings(), clean=True).placements[0].pinned
+
+
+def test_the_fit_reads_the_run_depth_only_at_the_camera_size(tmp_path) -> None:
+    """A depth.npy of another size than the image would misalign every mask: an error naming the file."""
+    from imaginarium.core.errors import BadInputError
+    from imaginarium.core.pipeline import load_depth
+    from imaginarium.core.schema import Camera, Observation
+
+    obs = Observation("image.png", Camera(100.0, 100.0, 20.0, 15.0, 40, 30), depth_path="depth.npy")
+    assert load_depth(tmp_path, obs) is None  # no depth: the fit is skipped, not failed
+    np.save(tmp_path / "depth.npy", np.ones((30, 40), np.float64))
+    assert load_depth(tmp_path, obs).dtype == np.float32
+    np.save(tmp_path / "depth.npy", np.ones((15, 20), np.float32))
+    with pytest.raises(BadInputError, match="depth.npy") as info:
+        load_depth(tmp_path, obs)
+    assert "--clean" in info.value.fix

@@ -221,7 +221,11 @@ def test_long_labels_never_reach_file_names():
 
     ids = sf.object_ids([RawDetection("b" * 70, 0.9, (0, 0, 5, 5)), RawDetection("wall", 0.9, (0, 0, 5, 5))])
     assert len(ids[0]) <= sf.MAX_ID_CHARS + 4 and ids[1] == "obj_wall_0"
-    with pytest.raises(BadInputError, match="label"):
-        sf.check_detections([RawDetection("c" * 400, 0.9, (0, 0, 5, 5))], "a test detector")
+    with pytest.raises(BadInputError, match="label") as info:
+        sf.check_detections([RawDetection("c" * 400, 0.9, (0, 0, 5, 5))], "a detections file")
+    assert "--detections" in info.value.fix
+    with pytest.raises(BadInputError, match="label") as info:  # a detector: the fix is the labels asked for
+        sf.check_detections([RawDetection("c" * 400, 0.9, (0, 0, 5, 5))], "a test detector", from_file=False)
+    assert "--labels" in info.value.fix and "--detections" not in info.value.fix
     with pytest.raises(BadInputError, match="--labels"):
         sf.clean_labels(["chair", "d" * 200], ["chair"])

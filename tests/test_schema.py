@@ -129,6 +129,12 @@ def test_save_and_load_is_atomic_and_complete(tmp_path) -> None:
     (lambda: s.AssetRecord("1", "n", "c", "c", [1, 0, 0]), "AssetRecord[1].size"),
     (lambda: s.AssetRecord("1", "n", "c", "c", [1, 1, 1], "STRETCHY"), "AssetRecord[1].scaling_strategy"),
     (lambda: s.SceneObject("floor", "rug"), "SceneObject.id"),
+    (lambda: s.SceneObject("a", "rug", notes="guessed"), "SceneObject[a].notes"),
+    (lambda: s.Placement("a", "x", notes=[3]), "Placement[a].notes"),
+    (lambda: s.Observation("i.png", s.Camera(500, 500, 5, 5, 10, 10), notes="one note"), "Observation.notes"),
+    (lambda: s.Layout(notes=[None]), "Layout.notes"),
+    (lambda: s.CandidateSet(notes={"a": 1}), "CandidateSet.notes"),
+    (lambda: s.SceneGraph(notes=5), "SceneGraph.notes"),
 ])
 def test_rejections_name_the_field(build, field) -> None:
     with pytest.raises(SchemaError) as info:
@@ -157,6 +163,15 @@ def test_file_level_rejections() -> None:
         s.Layout.from_json("{not json")
     with pytest.raises(SchemaError, match="not a field"):
         s.Layout.from_json({**good, "placments": []})
+
+
+def test_a_file_that_cannot_be_read_is_a_schema_error_with_a_fix(tmp_path) -> None:
+    (tmp_path / "layout.json").mkdir()
+    (tmp_path / "binary.json").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    for name in ("layout.json", "binary.json"):
+        with pytest.raises(SchemaError, match="cannot be read as a Layout file") as info:
+            s.Layout.load(tmp_path / name)
+        assert "re-run the stage" in info.value.fix
 
 
 def test_flat_asset_size_is_valid() -> None:

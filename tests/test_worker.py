@@ -137,3 +137,37 @@ def test_a_missing_library_in_the_worker_says_which_and_what_to_do(monkeypatch) 
     err = events[-1]["error"]
     assert events[-1]["type"] == "error" and err["kind"] == "WorkerError"
     assert "imaginarium_no_such_library" in err["message"] and "Create Worker Environment" in err["fix"]
+
+
+class OutOfMemoryError(RuntimeError):
+    """Stands in for torch.cuda.OutOfMemoryError: a RuntimeError subclass of that name, not a MemoryError."""
+
+
+def _cuda_oom(params, ctx):
+    raise OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+def _host_oom(params, ctx):
+    raise MemoryError()
+
+
+def test_out_of_memory_in_an_op_says_what_to_change(monkeypatch) -> None:
+    import io
+
+    from imaginarium.core.worker import registry
+    from imaginarium.core.worker.context import JobContext
+    from imaginarium.core.worker.server import Worker
+
+    monkeypatch.setitem(registry.OPS, "gpu_oom", f"{__name__}:_cuda_oom")
+    monkeypatch.setitem(registry.OPS, "host_oom", f"{__name__}:_host_oom")
+    out = io.StringIO()
+    worker = Worker(io.StringIO(""), out)
+    for op in ("gpu_oom", "host_oom"):
+        worker._jobs.put((op, op, {}, JobContext(op, worker.emit)))
+    worker._jobs.put(None)
+    worker._run_jobs()
+    errors = {e["id"]: e["error"] for e in map(json.loads, out.getvalue().splitlines()) if e["type"] == "error"}
+    assert "out of GPU memory while running gpu_oom" in errors["gpu_oom"]["message"]
+    assert "out of main memory while running host_oom" in errors["host_oom"]["message"]
+    for err in errors.values():
+        assert err["kind"] == "WorkerError" and "Memory mode" in err["fix"] and "report" not in err["fix"]

@@ -129,13 +129,6 @@ def write_mask_png(path: Path, mask: np.ndarray) -> None:
     Image.fromarray(np.asarray(mask, bool).astype(np.uint8) * 255).save(path)
 
 
-def box_mask(box: tuple[float, float, float, float], height: int, width: int) -> np.ndarray:
-    x0, y0, x1, y1 = (int(round(v)) for v in box)
-    m = np.zeros((height, width), bool)
-    m[max(0, y0):max(0, min(height, y1)), max(0, x0):max(0, min(width, x1))] = True
-    return m
-
-
 def suppress_duplicates(dets: list[RawDetection], iou: float = 0.6, containment: float = 0.85) -> list[RawDetection]:
     """Greedy by score, across labels: drop a detection whose mask mostly repeats a kept one.
 

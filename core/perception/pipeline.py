@@ -37,7 +37,6 @@ from typing import Any
 import numpy as np
 
 from ..config import Secrets, Settings
-from ..geometry.boxes import ObjectBox
 from ..geometry.camera import Intrinsics, check_intrinsics, resolve_intrinsics
 from ..geometry.room import RoomEstimate, estimate_room
 from ..runfolder import OBSERVATION_STAGES, RunFolder, Transaction, sha256_file, stage_key
@@ -206,7 +205,8 @@ def _compute(txn: Transaction, inp: _Inputs, notes: list[str], settings: Setting
         chosen = steps.choose_labels(rgb, inp.given, inp.lib, inp.det_in, settings, secrets)
         raw = backend.detect(rgb, chosen.labels, image_path=str(inp.image.path), depth=depth, ctx=ctx)
         det_backend = backend.name
-        sf.check_detections(raw, f"the detections file {inp.det_in}" if inp.det_in else f"the {det_backend} detector")
+        sf.check_detections(raw, f"the detections file {inp.det_in}" if inp.det_in else f"the {det_backend} detector",
+                            from_file=inp.det_in is not None)
         detector_notes = list(getattr(backend, "notes", []) or [])
         found_again = {}
         detector = None if inp.det_in else backend
@@ -255,7 +255,7 @@ def _observation(txn: Transaction, inp: _Inputs, raw: list[RawDetection], det_ba
     step(0.75, "3D boxes")
     ids = sf.object_ids(kept)
     extended: dict[str, str] = {}
-    priors = _library_priors(inp.lib)
+    priors = inp.lib.size_priors()
     items = _items(kept, ids, depth, k, room, second, extended, priors)
     step(0.85, "scene graph")
     vlm = backends.vlm_backend(settings, secrets)
@@ -354,7 +354,9 @@ def _items(dets: list[RawDetection], ids: list[str], depth: np.ndarray, k: Intri
 
     ``second``: notes of detections found on a second look (by ``id()``); ``extended`` receives the
     ids of boxes extended down to a support (for the provenance)."""
-    boxes = _boxes(dets, ids, depth, k, room, priors)
+    from .measure import measure_objects  # amodal boxes: class priors, floor-standing classes, plausible supports
+
+    boxes = measure_objects([(oid, d.label, d.mask) for oid, d in zip(ids, dets)], depth, k, room, priors=priors)
     items = []
     for oid, d in zip(ids, dets):
         ob = boxes[oid]
@@ -375,14 +377,6 @@ def _items(dets: list[RawDetection], ids: list[str], depth: np.ndarray, k: Intri
     return items
 
 
-def _boxes(dets: list[RawDetection], ids: list[str], depth: np.ndarray, k: Intrinsics,
-           room: RoomEstimate, priors: Any = None) -> dict[str, ObjectBox | None]:
-    """Amodal boxes of all objects: class priors, floor-standing classes, plausible supports (core.perception.measure)."""
-    from .measure import measure_objects
-
-    return measure_objects([(oid, d.label, d.mask) for oid, d in zip(ids, dets)], depth, k, room, priors=priors)
-
-
 def _refine_sizes(obs: Observation, rgb: np.ndarray, priors: Any, settings: Settings, secrets: Secrets) -> Observation:
     """The paper's size step: with a key, the VLM gives floor objects' real width and depth (used only when
     plausible for the class, with a note either way); without one, the class priors already did this job."""
@@ -392,16 +386,6 @@ def _refine_sizes(obs: Observation, rgb: np.ndarray, priors: Any, settings: Sett
     refined, more = refine_sizes(obs, rgb, priors or default_priors(), settings.vlm, secrets)
     refined.notes.extend(more)
     return refined
-
-
-def _library_priors(lib: Any) -> Any:
-    """Class size priors of the library in use (its own classes and vocabulary), else the shipped table."""
-    if not lib.assets:
-        return None
-    from ..library.priors import SizePriors, default_priors
-
-    return SizePriors.from_assets(lib.assets.values(), source="the library", vocabulary=lib.vocabulary,
-                                  broad=default_priors())
 
 
 def _union(masks: list[np.ndarray], h: int, w: int) -> np.ndarray | None:

@@ -59,7 +59,18 @@ class LibraryContext:
         key = self.labels_key()
         return None if key is None else key + [self.csv_sha]
 
+    def size_priors(self) -> Any:
+        """Class size priors of this library (its own classes and vocabulary, the shipped table for the rest),
+        for the 3D boxes and the VLM's size refinement; None without a library (the shipped table is used)."""
+        if not self.assets:
+            return None
+        from ..library.priors import SizePriors, default_priors
+
+        return SizePriors.from_assets(self.assets.values(), source="the library", vocabulary=self.vocabulary,
+                                      broad=default_priors())
+
     def size_prior(self) -> Any:
+        """label → (median size, source) for the VLM's "implausible size" verdicts (:mod:`.verdicts`)."""
         from .verdicts import size_prior_from_records
 
         if self.assets is None or self.vocabulary is None:

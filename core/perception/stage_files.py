@@ -67,13 +67,18 @@ def clean_labels(labels: list[str] | None, default: tuple[str, ...] | list[str])
     return out
 
 
-def check_detections(raw: list[RawDetection], source: str) -> None:
-    """What any backend returned, before it is used: labels short enough to be names and file names."""
+def check_detections(raw: list[RawDetection], source: str, from_file: bool = True) -> None:
+    """What any backend returned, before it is used: labels short enough to be names and file names.
+
+    ``from_file``: the detections came from the user's file (the fix is to edit it); else from a
+    detector, which only answers with the labels it was asked for (the fix is those labels)."""
+    fix = ("Shorten the label to a class name such as 'chair' in the detections file (--detections)." if from_file
+           else "Ask the detector for class names such as 'chair' (--labels), or leave the labels unset.")
     for i, d in enumerate(raw):
         if len(d.label) > MAX_LABEL_CHARS:
             raise BadInputError(f"Detection {i} from {source} has a label of {len(d.label)} characters "
                                 f"({d.label[:30]!r}…); labels are object class names of at most {MAX_LABEL_CHARS}.",
-                                "Shorten the label to a class name such as 'chair' in the detections file (--detections).")
+                                fix)
 
 
 def object_ids(dets: list[RawDetection]) -> list[str]:

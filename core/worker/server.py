@@ -109,17 +109,32 @@ class Worker:
                                   "Point 'Worker Python' in the add-on preferences at an environment made by "
                                   "'Create Worker Environment' (or `make venv`), which has the model libraries.")
                 self.emit({"id": job_id, "type": "error", "error": err.to_dict()})
-            except MemoryError:
-                err = WorkerError("The worker ran out of memory.", "Use a lower memory mode or a smaller image.")
-                self.emit({"id": job_id, "type": "error", "error": err.to_dict()})
             except Exception as exc:  # any bug in an op becomes an error event; the worker stays up
-                log.error("op %s failed:\n%s", op, redact(traceback.format_exc()))
-                err = WorkerError(f"Op {op} failed: {type(exc).__name__}: {exc}",
-                                  "See the worker log (stderr) for the traceback and report it.")
+                if _out_of_memory(exc):
+                    err = WorkerError(f"The worker ran out of {_memory_kind(exc)} memory while running {op}.",
+                                      OUT_OF_MEMORY_FIX)
+                else:
+                    log.error("op %s failed:\n%s", op, redact(traceback.format_exc()))
+                    err = WorkerError(f"Op {op} failed: {type(exc).__name__}: {exc}",
+                                      "See the worker log (stderr) for the traceback and report it.")
                 self.emit({"id": job_id, "type": "error", "error": err.to_dict()})
             finally:
                 with self._lock:
                     self._contexts.pop(job_id, None)
+
+
+OUT_OF_MEMORY_FIX = ("Choose a lower Memory mode, or CPU as the Device, in Preferences → Imaginarium; or use a "
+                     "smaller image. Then retry: the worker is still running.")
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """MemoryError, or torch's CUDA out-of-memory (a RuntimeError subclass, not a MemoryError)."""
+    return (isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"
+            or "out of memory" in str(exc).lower())
+
+
+def _memory_kind(exc: BaseException) -> str:
+    return "GPU" if type(exc).__name__ == "OutOfMemoryError" or "cuda" in str(exc).lower() else "main"
 
 
 def main() -> int:
