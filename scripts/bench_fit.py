@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         hyps = [Hypothesis(yaw + off + k * math.pi / 2, 0.25, "box") for k in range(4)]
         w0, c0 = time.perf_counter(), time.process_time()
         pts = back_project(mask, depth, cam, planes=floor)
-        r = fit_pose(pts, surface, FitView.from_camera(cam, depth), hyps, z=0.0, strategy=args.strategy,
+        r = fit_pose(pts, surface, FitView(cam, depth), hyps, z=0.0, strategy=args.strategy,
                      asset_size=size, mask=mask)
         wall, cpu = 1000 * (time.perf_counter() - w0), 1000 * (time.process_time() - c0)
         rows.append({"points": int(len(pts)), "wall_ms": round(wall, 1), "cpu_ms": round(cpu, 1),

@@ -15,7 +15,6 @@ from pathlib import Path
 from ..core.errors import LibraryError
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURE_ASSETS = ("double_bed_oak", "dining_chair_oak", "rug_rect_grey", "bookshelf_low_white")
 
 
 def _run(args: list[str], env: dict[str, str] | None, timeout: float) -> dict:

@@ -29,18 +29,17 @@ FULL_T5 = dict(vocab_size=32128, d_model=4096, d_kv=64, d_ff=10240, num_layers=2
                feed_forward_proj="gated-gelu", relative_attention_num_buckets=32, dense_act_fn="gelu_new",
                is_gated_act=True)
 
-TINY_TRANSFORMER = dict(patch_size=1, in_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=16,
+# The tiny variants: the same architectures (activations, gating, VAE scaling) with small sizes.
+TINY_TRANSFORMER = dict(FULL_TRANSFORMER, in_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=16,
                         num_attention_heads=2, joint_attention_dim=32, pooled_projection_dim=32,
-                        guidance_embeds=True, axes_dims_rope=(4, 6, 6))
-TINY_VAE = dict(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 16),
-                layers_per_block=1, down_block_types=("DownEncoderBlock2D",) * 2,
-                up_block_types=("UpDecoderBlock2D",) * 2, scaling_factor=0.3611, shift_factor=0.1159,
-                use_quant_conv=False, use_post_quant_conv=False, sample_size=32, norm_num_groups=4)
-TINY_CLIP = dict(vocab_size=1000, hidden_size=32, intermediate_size=37, num_hidden_layers=2,
-                 num_attention_heads=4, max_position_embeddings=77, hidden_act="gelu", projection_dim=32)
-TINY_T5 = dict(vocab_size=1000, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
-               feed_forward_proj="gated-gelu", relative_attention_num_buckets=8, dense_act_fn="gelu_new",
-               is_gated_act=True)
+                        axes_dims_rope=(4, 6, 6))
+TINY_VAE = dict(FULL_VAE, latent_channels=4, block_out_channels=(8, 16), layers_per_block=1,
+                down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+                sample_size=32, norm_num_groups=4)
+TINY_CLIP = dict(FULL_CLIP, vocab_size=1000, hidden_size=32, intermediate_size=37, num_hidden_layers=2,
+                 num_attention_heads=4, hidden_act="gelu", projection_dim=32)
+TINY_T5 = dict(FULL_T5, vocab_size=1000, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
+               relative_attention_num_buckets=8)
 
 _SENTENCES = [
     "a cozy living room with a sofa, an armchair and a coffee table",

@@ -29,7 +29,7 @@ from ..schema import CandidateSet, Observation
 from .fit_points import MIN_POINTS, back_project, read_mask
 from .fit_solve import FitParams, Hypothesis, fit_pose
 from .fit_view import FitView, Surface, sample_surface
-from .problem import asset_proxy, catalogue_assets
+from .assets import asset_proxy, catalogue_assets
 
 SURFACE_SAMPLES = 2000
 POOR_INLIERS = 0.5   # below this share of points on the fitted surface the fit is kept with a note …
@@ -52,7 +52,7 @@ def fit_candidates(observation: Observation, candidates: CandidateSet, catalogue
     limit = LayoutSettings().max_scale_change if max_change is None else float(max_change)
     assets = catalogue_assets(catalogue)
     out = copy.deepcopy(candidates)
-    view = FitView.from_camera(observation.camera, depth)
+    view = FitView(observation.camera, depth)
     objects = observation.graph.by_id()
     chosen = _chosen_assets(out, assets, objects)
     surfaces: dict[str, Surface] = {}
@@ -97,10 +97,13 @@ def fit_candidates(observation: Observation, candidates: CandidateSet, catalogue
 
 
 def _load_depth(run_dir: Path, observation: Observation) -> np.ndarray:
+    """The run's depth map, checked like perception's own cache (size, type, no negative values)."""
+    from ..perception.depth_io import load_cached_depth
+
     path = run_dir / (observation.depth_path or "depth.npy")
     if not path.is_file():
         raise BadInputError(f"The run folder has no depth map ({path}).", "Run perception first (it writes depth.npy).")
-    return np.load(path).astype(np.float32)
+    return load_cached_depth(path, observation.camera.height, observation.camera.width).astype(np.float32)
 
 
 def _mask(run_dir: Path, obj: Any, shape: tuple[int, int]) -> np.ndarray | None:

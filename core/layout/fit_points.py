@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import BadInputError
+
 MIN_POINTS = 30
 
 
@@ -89,13 +91,18 @@ def _off_planes(world: np.ndarray, planes: list | None, tol: float = 0.02) -> np
 
 
 def read_mask(path: str | Path) -> np.ndarray:
-    """A mask PNG as bool [H, W] (> 127 is inside)."""
+    """A mask PNG as bool [H, W] (> 127 is inside); an unreadable file is a BadInputError that says what to do."""
     try:
-        from PIL import Image
-    except ImportError:
-        return _read_png(Path(path)) > 127
-    with Image.open(path) as im:
-        return np.asarray(im.convert("L")) > 127
+        try:
+            from PIL import Image
+        except ImportError:
+            return _read_png(Path(path)) > 127
+        with Image.open(path) as im:
+            return np.asarray(im.convert("L")) > 127
+    except (OSError, ValueError, struct.error, zlib.error) as exc:
+        raise BadInputError(f"The object mask {path} cannot be read ({exc}).",
+                            "Re-run perception with --clean (it writes the masks), or save the mask as an "
+                            "8-bit PNG at the image's size.") from None
 
 
 def _read_png(path: Path) -> np.ndarray:

@@ -136,7 +136,7 @@ class _Problem:
         local = self.s.points * scale
         world = local @ rot.T + t
         u, v, z = view.project(world)
-        vis = visible_mask(u, v, z, view.fx, p.zbuffer_cells)
+        vis = visible_mask(u, v, z, view.camera.fx, p.zbuffer_cells)
         # data: each point's nearest visible sample (candidates from the asset-frame grid, measured in the world)
         cand = self.s.near_samples(((self.pts - t) @ rot) / scale)
         d2 = ((world[cand] - self.pts[:, None, :]) ** 2).sum(axis=2)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..schema import Camera
+
 FREE_SPACE_RADIUS_PX = 0
 GRID_CELLS = 28    # cells along the longest side of a surface's lookup grid
 GRID_PAD_M = 0.15  # the grid reaches this far (plus a quarter of the size) beyond the proxy
@@ -56,17 +58,11 @@ class NearestIndex:
 class FitView:
     """The camera that saw the points (OpenCV axes) and its depth map; no depth: no free-space term."""
 
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    width: int
-    height: int
-    world_from_camera: np.ndarray
+    camera: Camera
     depth: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        self.world_from_camera = np.asarray(self.world_from_camera, dtype=np.float64)
+        self.world_from_camera = np.asarray(self.camera.world_from_camera, dtype=np.float64)
         self.rot = self.world_from_camera[:3, :3]
         self.centre = self.world_from_camera[:3, 3]
         self.near_depth = None
@@ -74,21 +70,18 @@ class FitView:
             d = np.asarray(self.depth, dtype=np.float64)
             self.near_depth = min_filter(np.where(np.isfinite(d) & (d > 1e-3), d, np.nan), FREE_SPACE_RADIUS_PX)
 
-    @classmethod
-    def from_camera(cls, camera, depth: np.ndarray | None = None) -> "FitView":  # noqa: ANN001 (schema.Camera)
-        return cls(camera.fx, camera.fy, camera.cx, camera.cy, camera.width, camera.height,
-                   np.asarray(camera.world_from_camera, dtype=np.float64), depth)
-
     def project(self, world: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pixel coordinates (continuous, origin at the image's top-left corner) and z-depth of world points."""
         c = (world - self.centre) @ self.rot
         z = c[:, 2]
         safe = np.where(z > 1e-6, z, 1e-6)
-        return self.fx * c[:, 0] / safe + self.cx, self.fy * c[:, 1] / safe + self.cy, z
+        k = self.camera
+        return k.fx * c[:, 0] / safe + k.cx, k.fy * c[:, 1] / safe + k.cy, z
 
     def unproject(self, u: np.ndarray, v: np.ndarray, z: np.ndarray) -> np.ndarray:
         """World points at z-depth ``z`` on the rays through pixel positions (u, v)."""
-        cam = np.stack([(u - self.cx) / self.fx * z, (v - self.cy) / self.fy * z, z], axis=1)
+        k = self.camera
+        cam = np.stack([(u - k.cx) / k.fx * z, (v - k.cy) / k.fy * z, z], axis=1)
         return cam @ self.rot.T + self.centre
 
     def observed_depth(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -97,8 +90,8 @@ class FitView:
         if self.near_depth is None:
             return out
         h, w = self.near_depth.shape
-        i = np.floor(u * (w / self.width)).astype(np.int64)
-        j = np.floor(v * (h / self.height)).astype(np.int64)
+        i = np.floor(u * (w / self.camera.width)).astype(np.int64)
+        j = np.floor(v * (h / self.camera.height)).astype(np.int64)
         ok = (i >= 0) & (i < w) & (j >= 0) & (j < h)
         out[ok] = self.near_depth[j[ok], i[ok]]
         return out
@@ -223,7 +216,7 @@ class ObjectMask:
 
     def __init__(self, mask: np.ndarray, view: FitView, grow_px: int = 3, limit: int = 3000) -> None:
         m = np.asarray(mask, bool)
-        self.sx, self.sy = m.shape[1] / view.width, m.shape[0] / view.height
+        self.sx, self.sy = m.shape[1] / view.camera.width, m.shape[0] / view.camera.height
         self.own = m
         self.grown = _grow(m, grow_px)
         self.cut_sideways = bool(m[:, :2].any() or m[:, -2:].any())  # runs into the image's left or right edge

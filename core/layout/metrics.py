@@ -23,7 +23,8 @@ from ..config import LayoutSettings
 from ..schema import Layout, Relation
 from .collision import BvhCollisionWorld
 from .geometry import footprint, wrap_angle
-from .problem import LayoutProblem, catalogue_assets, problem_from_layout
+from .assets import catalogue_assets
+from .problem import LayoutProblem, problem_from_layout
 from .state import SolveState
 from .symmetry import symmetric_yaw_error, symmetry_angles
 from .walls import facing_yaw, parallel_yaw, wall_gap

@@ -21,7 +21,8 @@ from ..config import LayoutSettings
 from ..schema import AssetRecord, Box3D, Camera, Layout, Plane, SceneGraph, SceneObject
 from .errors import LayoutError
 from .geometry import Pose
-from .problem import LayoutItem, LayoutProblem, asset_proxy, catalogue_assets
+from .assets import asset_proxy, catalogue_assets
+from .problem import LayoutItem, LayoutProblem
 from .solver import solve
 
 KINDS = ("bedroom", "living_room")

@@ -21,13 +21,14 @@ from typing import Iterable
 import numpy as np
 
 from ..schema import Layout, Placement, Relation
+from .assets import asset_proxy
 from .boxes_out import placement_box
 from .collision import BvhCollisionWorld, CollisionWorld
 from .errors import LayoutError
 from .facing import face_target
 from .geometry import Pose, pose_from_matrix
 from .inner import place_inside
-from .problem import LayoutItem, LayoutProblem, asset_proxy
+from .problem import LayoutItem, LayoutProblem
 from .scaling import scales_for
 from .separation import separate
 from .state import SolveState

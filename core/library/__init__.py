@@ -5,11 +5,10 @@ Importing this package needs only the stdlib and numpy (it runs inside Blender t
 ``bake_bpy`` needs bpy and is imported by the build scripts only, never from here.
 """
 from .catalogue import Catalogue, Problem, load_catalogue, write_catalogue
-from .categories import library_labels, retrieval_classes_for
 from .vocabulary import LabelMatch, Vocabulary, vocabulary_for
 from .store import FeatureStore
 from .textures import TextureRecord, load_textures
 
-__all__ = ["Catalogue", "Problem", "load_catalogue", "write_catalogue", "library_labels", "retrieval_classes_for",
+__all__ = ["Catalogue", "Problem", "load_catalogue", "write_catalogue",
            "Vocabulary", "LabelMatch", "vocabulary_for",
            "FeatureStore", "TextureRecord", "load_textures"]

@@ -13,7 +13,7 @@ wide): an asset more than 4× away from its class median on any axis does not vo
 are legitimately varied, pot plants from 30 cm to 1.5 m, keep their spread).
 
 Labels are looked up leniently (detectors say "night stand", catalogues "Bedside_table"): first
-the library's own vocabulary when the priors were built with one, then the normalised label, its singular, the aliases in the data file, the category map, then the label's
+the library's own vocabulary when the priors were built with one, then the normalised label, its singular, the aliases in the data file, the starter vocabulary's classes, then the label's
 last word ("wooden dining chair" → "chair"), then a class whose name ends with it ("bed" →
 "double bed"). A word no catalogue class covers can still use the small table of typical
 household furniture sizes in the data file (the prior's ``source`` says so); last, the library
@@ -154,10 +154,8 @@ class SizePriors:
         tries = [text, " ".join(words[:-1] + [singular(words[-1])])]
         tries += [a for t in list(tries) for a in self.aliases.get(t, [])]
         try:
-            from .categories import retrieval_classes_for
-
-            tries += [normalise(c) for c in retrieval_classes_for(text)]
-        except Exception:  # noqa: BLE001 - the category map is optional help here, never a failure
+            tries += [normalise(c) for c in _starter_vocabulary()(text)]
+        except Exception:  # noqa: BLE001 - the starter vocabulary is optional help here, never a failure
             pass
         for n in range(len(words) - 1, 0, -1):  # drop leading words: "dresser mirror" → "mirror"
             tail = " ".join(words[-n:-1] + [singular(words[-1])])
@@ -224,6 +222,13 @@ class SizePriors:
         except Exception:  # noqa: BLE001
             return None
         return normalise(found.class_name) if found is not None else None
+
+
+@lru_cache(maxsize=1)
+def _starter_vocabulary() -> Any:
+    from .vocabulary import Vocabulary
+
+    return Vocabulary.starter()
 
 
 @lru_cache(maxsize=1)

@@ -46,31 +46,22 @@ def load_image(run_dir: Path, obs: Observation) -> np.ndarray:
 
 
 def load_depth(run_dir: Path, obs: Observation) -> np.ndarray | None:
-    """Depth in metres (float32 [H, W]) or None when the run has none."""
+    """Depth in metres (float32 [H, W]) or None when the run has none; checked like perception's own cache."""
+    from ..perception.depth_io import load_cached_depth
+
     path = resolve(run_dir, obs.depth_path) if obs.depth_path else run_dir / "depth.npy"
     if not path.is_file():
         return None
-    try:
-        depth = np.load(path)
-    except (ValueError, OSError) as exc:
-        raise BadInputError(f"Depth {path} cannot be read ({exc}).", "Re-run perception for this run folder.") from None
-    if depth.ndim != 2:
-        raise BadInputError(f"Depth {path} has shape {depth.shape}, expected [H, W].", "Re-run perception.")
-    return depth.astype(np.float32)
+    return load_cached_depth(path, obs.camera.height, obs.camera.width).astype(np.float32)
 
 
 def decode_mask(run_dir: Path, mask: dict, shape: tuple[int, int]) -> np.ndarray:
+    """An object's mask from the run folder: its PNG, or its RLE decoded by perception's checked decoder."""
     if "png" in mask:
         return read_mask(resolve(run_dir, mask["png"]), shape)
-    from pycocotools import mask as mask_utils
+    from ..perception.masks import decode_rle
 
-    rle = dict(mask["rle"])
-    if isinstance(rle["counts"], list):
-        rle = mask_utils.frPyObjects(rle, *rle["size"])
-    arr = mask_utils.decode(rle).astype(bool)
-    if arr.shape != shape:
-        raise BadInputError(f"An RLE mask is {arr.shape} but the image is {shape}.", "Re-run perception.")
-    return arr
+    return decode_rle(mask["rle"], shape[0], shape[1], "Detection.mask.rle")
 
 
 def observed_objects(run_dir: Path, obs: Observation, shape: tuple[int, int]) -> tuple[list[ObservedObject], list[str]]:

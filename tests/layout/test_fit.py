@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from imaginarium.core.errors import BadInputError
 from imaginarium.core.layout.fit import fit_candidates
 from imaginarium.core.layout.fit_points import _read_png, back_project, read_mask
 from imaginarium.core.layout.fit_solve import Hypothesis, fit_pose
@@ -50,7 +51,7 @@ def test_fit_recovers_a_known_pose_and_scale_from_its_own_depth(chair, strategy,
     assert len(points) > 200
     # start from the box's four upright yaws, all 12° off the truth, none favoured
     hyps = [Hypothesis(yaw + math.radians(12) + k * math.pi / 2, 0.25, "box") for k in range(4)]
-    result = fit_pose(points, sample_surface(verts, faces), FitView.from_camera(cam, depth), hyps, z=0.0,
+    result = fit_pose(points, sample_surface(verts, faces), FitView(cam, depth), hyps, z=0.0,
                       strategy=strategy, asset_size=verts.max(axis=0) - verts.min(axis=0), mask=mask)
     assert np.linalg.norm(result.position[:2] - np.asarray(position)[:2]) < 0.05
     assert wrap_deg(result.yaw - yaw) < 5.0
@@ -76,7 +77,7 @@ def test_free_space_takes_back_what_an_oversized_box_asked_for(chair, free_space
     points = back_project(mask, depth, cam, planes=FLOOR)
     size = verts.max(axis=0) - verts.min(axis=0)
     clean_depth = FitParams(free_space_weight=free_space, free_space_tol_m=0.01, free_space_rel=0.005)
-    result = fit_pose(points, sample_surface(verts, faces), FitView.from_camera(cam, depth),
+    result = fit_pose(points, sample_surface(verts, faces), FitView(cam, depth),
                       [Hypothesis(yaw, 0.9, "template")], z=0.0, strategy="ISOTROPIC", asset_size=size,
                       observed_size=size * 1.25, observed_yaw=yaw, mask=mask, params=clean_depth)
     if free_space:
@@ -152,3 +153,7 @@ def test_png_masks_read_the_same_without_pil(tmp_path):
     assert np.array_equal(_read_png(tmp_path / "m.png") > 127, mask)
     assert np.array_equal(_read_png(tmp_path / "rgb.png") > 127, mask)
     assert np.array_equal(read_mask(tmp_path / "m.png"), mask)
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    with pytest.raises(BadInputError, match="cannot be read") as info:
+        read_mask(tmp_path / "bad.png")
+    assert "perception" in info.value.fix

@@ -35,7 +35,7 @@ def test_a_store_without_an_asset_gives_its_box_with_a_note_and_a_broken_store_i
     import pytest
 
     from imaginarium.core.errors import LibraryError
-    from imaginarium.core.layout.problem import asset_proxy
+    from imaginarium.core.layout.assets import asset_proxy
 
     class Store:
         def __init__(self, error: Exception) -> None:

@@ -11,7 +11,7 @@ import pytest
 from imaginarium.core.errors import LibraryError
 from imaginarium.core.library.catalogue import CSV_NAME, load_catalogue
 from imaginarium.core.library.csvformat import COLUMNS, parse_bbx, parse_flag, RowError
-from imaginarium.core.library.categories import library_labels, retrieval_classes_for
+from imaginarium.core.library.vocabulary import Vocabulary
 from imaginarium.core.library import write_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,20 +131,22 @@ def test_missing_library_and_columns_raise_with_fix(tmp_path: Path) -> None:
         load_catalogue(tmp_path)
 
 
-def test_category_map() -> None:
-    assert retrieval_classes_for("Couch") == ["sofa"]
-    assert retrieval_classes_for("bedside_table") == ["nightstand"]
-    assert retrieval_classes_for("pillows") == ["cushion"]
-    assert retrieval_classes_for("wooden dining chair") == ["chair"]
-    assert "desk" in retrieval_classes_for("table")
-    assert retrieval_classes_for("table", available=["desk", "sofa"]) == ["desk"]
-    assert retrieval_classes_for("spaceship") == []
-    assert retrieval_classes_for("bookshelf", available=["bookshelf"]) == ["bookshelf"]
+def test_starter_and_named_vocabularies_map_labels() -> None:
+    starter = Vocabulary.starter()
+    assert starter("Couch") == ["sofa"]
+    assert starter("bedside_table") == ["nightstand"]
+    assert starter("pillows") == ["cushion"]
+    assert starter("wooden dining chair") == ["chair"]
+    assert "desk" in starter("table")
+    assert Vocabulary.from_names(["desk", "sofa"])("table") == ["desk"]
+    assert starter("spaceship") == []
+    assert Vocabulary.from_names(["bookshelf"])("bookshelf") == ["bookshelf"]
 
 
-def test_library_labels(tmp_path: Path) -> None:
+def test_library_retrieval_classes(tmp_path: Path) -> None:
     write_fixture(tmp_path)
-    assert library_labels(load_catalogue(tmp_path)) == ["bed", "bookshelf", "picture frame", "rug"]
+    assert Vocabulary.from_catalogue(load_catalogue(tmp_path)).retrieval_classes() == [
+        "bed", "bookshelf", "picture frame", "rug"]
 
 
 def test_cli_info_prints_json(tmp_path: Path) -> None:
