@@ -29,6 +29,7 @@ STATUS_TTL_S = 2.0
 OPS = {"download": "download_model", "verify": "verify_model"}
 
 _client: WorkerClient | None = None
+_client_key: tuple[Any, ...] = ()  # (Worker Python, environment) the download worker was started with
 _jobs: dict[str, Job] = {}           # model key → its running (or last) job
 _notes: dict[str, str] = {}          # model key → the last result, one line
 _cache: tuple[float, tuple, list[ModelStatus]] | None = None
@@ -70,16 +71,18 @@ def running(key: str) -> Job | None:
 
 
 def _client_for_downloads() -> WorkerClient:
-    global _client
-    if _client is not None and not any(not j.finished for j in _jobs.values()):
-        if _client.extra_env != _environment():
-            _client.stop()  # preferences or the token changed: the next job starts a worker that sees them
-            _client = None
+    global _client, _client_key
+    prefs = preferences.get()
+    python = bpy.path.abspath(prefs.worker_python) if prefs and prefs.worker_python else None
+    key = (python, _environment())
+    if _client is not None and not any(not j.finished for j in _jobs.values()) and key != _client_key:
+        _client.stop()  # preferences, the Worker Python or the token changed: the next job starts a new worker
+        _client = None
     if _client is None:
-        prefs = preferences.get()
+        _client_key = key
         _client = WorkerClient(
-            python=(bpy.path.abspath(prefs.worker_python) if prefs and prefs.worker_python else None),
-            root=EXTENSION_ROOT, env=_environment(),
+            python=python,
+            root=EXTENSION_ROOT, env=key[1],
             drop_env=() if bpy.app.online_access else ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"),
             default_timeout_s=7 * 24 * 3600.0)  # a 34 GB download must not hit the job time limit
     return _client

@@ -3,7 +3,7 @@
 Why a translation at the edge instead of two fixes per error: the same typed error is raised by
 the command line and by the worker behind a button, and the core must not know which. The Status
 section and operator reports pass every message through :func:`in_panel_words`, so "Check the
---depth path" reads "Check the Depth map field (From Image)" where the artist looks.
+--depth path" reads "Check the Depth map (From Image) path" where the artist looks.
 """
 from __future__ import annotations
 

@@ -130,7 +130,8 @@ class ImaginariumPreferences(bpy.types.AddonPreferences):
                 head.operator("imaginarium.download_model", text="Download", icon="IMPORT").model = st.key
                 head.operator("imaginarium.verify_model", text="Verify", icon="CHECKMARK").model = st.key
                 col.label(text=model_downloads.line(st))
-            col.prop(self, _MODEL_PROPS[st.key])
+            if st.key in _MODEL_PROPS:  # a model without a preference of its own still draws its state
+                col.prop(self, _MODEL_PROPS[st.key])
 
 
 _STATE_ICONS = {"installed": "CHECKMARK", "missing": "CANCEL", "incomplete": "ERROR", "not used": "BLANK1"}

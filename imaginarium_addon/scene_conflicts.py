@@ -98,5 +98,5 @@ def hide(coll: bpy.types.Collection, view_layer: Any = None) -> list[str]:
         except RuntimeError:  # not in the active view layer: the render flag is what matters
             pass
         names.append(obj.name)
-    record(coll, [c for c in json.loads(coll.get(CONFLICTS, "[]")) if c["name"] not in names])
+    record(coll, recorded(coll))  # what is left: neither hidden now nor deleted since the build
     return names

@@ -7,8 +7,8 @@ timers never fire, so tests call ``step()`` themselves.
 """
 from __future__ import annotations
 
+import hashlib
 import json
-
 import traceback
 from typing import Any, Callable
 
@@ -51,8 +51,6 @@ def settings_env() -> dict[str, str]:
 def _worker_identity() -> tuple[Any, ...]:
     """What the running worker was started with: interpreter, time limit, online access and a digest of the
     keys (never the keys themselves). A change to any of them means the next job needs a new worker."""
-    import hashlib
-
     prefs = preferences.get()
     python = bpy.path.abspath(prefs.worker_python) if prefs and prefs.worker_python else None
     keys = hashlib.sha256(json.dumps(sorted(preferences.secret_values().items())).encode()).hexdigest() \
@@ -68,14 +66,13 @@ def client() -> WorkerClient:
     """
     global _client, _client_identity
     wanted = settings_env()
-    identity = _worker_identity()
-    changed = any(_client.extra_env.get(k) != v for k, v in wanted.items()) if _client is not None else False
-    if _client is not None and _current is None and (changed or identity != _client_identity):
+    identity = (*_worker_identity(), tuple(sorted(wanted.items())))  # a cleared setting counts as a change too
+    if _client is not None and _current is None and identity != _client_identity:
         _client.stop()  # preferences changed: the next job starts a worker that sees them
         _client = None
     if _client is None:
         _client_identity = identity
-        prefs = preferences.get()
+        python, timeout_s = identity[0], identity[1]
         key_vars = tuple(name for names in Secrets.ENV_NAMES.values() for name in names)
         if bpy.app.online_access:
             secrets = Secrets.gather(preferences.secret_values())
@@ -85,10 +82,8 @@ def client() -> WorkerClient:
         else:  # no keys and no hub downloads: the worker then uses local models and geometry only
             env, drop = {"IMAGINARIUM_ONLINE_ACCESS": "0", "HF_HUB_OFFLINE": "1"}, key_vars
         env.update(wanted)
-        _client = WorkerClient(
-            python=(bpy.path.abspath(prefs.worker_python) if prefs and prefs.worker_python else None),
-            root=EXTENSION_ROOT, env=env, drop_env=drop,
-            default_timeout_s=prefs.job_timeout_s if prefs else 1800.0)
+        _client = WorkerClient(python=python, root=EXTENSION_ROOT, env=env, drop_env=drop,
+                               default_timeout_s=timeout_s)
     return _client
 
 

@@ -22,7 +22,8 @@ def active_run(context: bpy.types.Context) -> bpy.types.Collection | None:
     return runs[0] if len(runs) == 1 else None
 
 
-def _poll_run(cls: type, context: bpy.types.Context) -> bool:
+def poll_run(cls: type, context: bpy.types.Context) -> bool:
+    """Poll of the actions on a built room: a room must be active (or the only one), else say how to get one."""
     if active_run(context) is None:
         cls.poll_message_set("Select an object of an Imaginarium room (or build one first)")
         return False
@@ -41,7 +42,7 @@ class IMAGINARIUM_OT_reoptimise(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
-        return _poll_run(cls, context)
+        return poll_run(cls, context)
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         coll = active_run(context)
@@ -70,7 +71,7 @@ class IMAGINARIUM_OT_settle(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
-        return _poll_run(cls, context)
+        return poll_run(cls, context)
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         notes: list[str] = []
@@ -92,7 +93,7 @@ class IMAGINARIUM_OT_show_metrics(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
-        return _poll_run(cls, context)
+        return poll_run(cls, context)
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:

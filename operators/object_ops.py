@@ -106,9 +106,9 @@ def removed_in_run(coll: bpy.types.Collection | None) -> list[dict[str, str]]:
 
     Read from the run's observation.json, re-read only when that file changed (the panel draws often).
     """
-    if coll is None:
+    if coll is None or not coll.get(layout_session.RUN_DIR):  # no run folder: never a stray ./observation.json
         return []
-    path = Path(coll.get(layout_session.RUN_DIR, "")) / "observation.json"
+    path = Path(coll[layout_session.RUN_DIR]) / "observation.json"
     try:
         stamp = path.stat().st_mtime_ns
     except OSError:
@@ -137,9 +137,9 @@ def restore_removed(coll: bpy.types.Collection, object_id: str) -> None:
     from ..core.perception.verdicts import restore_object
     from ..imaginarium_addon.scene_builder import read_layout
 
-    run_dir = Path(coll.get(layout_session.RUN_DIR, ""))
+    run_dir = Path(coll.get(layout_session.RUN_DIR) or "")
     library_dir = coll.get(layout_session.LIBRARY_DIR)
-    if not (run_dir / "observation.json").is_file() or not library_dir:
+    if run_dir == Path("") or not (run_dir / "observation.json").is_file() or not library_dir:  # "" is Blender's cwd
         raise LibraryError(f"The run folder of {coll.name} is gone, so its removed objects cannot be restored.",
                            "Build the room again from the From Image section.")
     restore_object(run_dir, object_id)
@@ -163,10 +163,6 @@ class IMAGINARIUM_OT_restore_object(bpy.types.Operator):
 
     run_id: bpy.props.StringProperty(name="Run")
     object_id: bpy.props.StringProperty(name="Object")
-
-    @classmethod
-    def poll(cls, context: bpy.types.Context) -> bool:
-        return True
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         coll = lp.find_run_collection(self.run_id)

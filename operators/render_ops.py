@@ -9,14 +9,7 @@ import bpy
 from ..core.errors import ImaginariumError
 from ..imaginarium_addon import render_preview, scene_conflicts
 from .common import fail
-from .layout_ops import active_run
-
-
-def _poll_run(cls: type, context: bpy.types.Context) -> bool:
-    if active_run(context) is None:
-        cls.poll_message_set("Select an object of an Imaginarium room (or build one first)")
-        return False
-    return True
+from .layout_ops import poll_run, active_run
 
 
 def _preview_path(coll: bpy.types.Collection) -> Path:
@@ -38,7 +31,7 @@ class IMAGINARIUM_OT_render_preview(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
-        return _poll_run(cls, context)
+        return poll_run(cls, context)
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         coll = active_run(context)

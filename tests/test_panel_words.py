@@ -40,3 +40,16 @@ def test_translated_texts_name_no_flags_and_keep_the_blender_half() -> None:
     both = "Give a run folder you can write to (--out on the command line; Preferences → Runs folder in Blender)."
     assert in_panel_words(both) == "Give a run folder you can write to (Preferences → Runs folder)."
     assert "python -m core" not in in_panel_words("Run `python -m core room IMG --library L` first.")
+
+
+def test_every_model_of_the_registry_has_its_preference() -> None:
+    """The Models section shows each model's own setting; one added to the registry needs one here too."""
+    import ast as _ast
+
+    from imaginarium.core.models.registry import BY_KEY
+
+    source = (ROOT / "imaginarium_addon" / "preferences.py").read_text(encoding="utf-8")
+    table = next(n.value for n in _ast.walk(_ast.parse(source)) if isinstance(n, _ast.Assign)
+                 and any(getattr(t, "id", "") == "_MODEL_PROPS" for t in n.targets))
+    keys = {k.value for k in table.keys}
+    assert keys == set(BY_KEY), (keys, set(BY_KEY))
