@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import BadInputError
 from ..schema import CandidateSet, Observation
 from .fit_points import MIN_POINTS, back_project, read_mask
-from .fit_solve import FitParams, Hypothesis, fit_pose
+from .fit_solve import FitParams, Hypothesis, fit_pose, prepare_surface
 from .fit_view import FitView, Surface, sample_surface
 from .assets import asset_proxy, catalogue_assets
 
@@ -74,7 +74,7 @@ def fit_candidates(observation: Observation, candidates: CandidateSet, catalogue
             continue
         if aid not in surfaces:
             verts, faces = asset_proxy(asset, proxies)
-            surfaces[aid] = sample_surface(verts, faces, SURFACE_SAMPLES)
+            surfaces[aid] = prepare_surface(sample_surface(verts, faces, SURFACE_SAMPLES), params)
         result = fit_pose(points, surfaces[aid], view, _hypotheses(cand, obj), z=_bottom(obj, points, floor_z),
                           strategy=asset.scaling_strategy, asset_size=np.asarray(asset.size, dtype=float),
                           observed_size=None if obj.box is None else np.asarray(obj.box.size, dtype=float),

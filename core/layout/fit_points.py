@@ -30,6 +30,13 @@ def back_project(mask: np.ndarray, depth: np.ndarray, camera, *, erode: int = 1,
     depth = np.asarray(depth, dtype=np.float64)
     if mask.shape != depth.shape:
         raise ValueError(f"mask {mask.shape} and depth {depth.shape} differ in size")
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return np.zeros((0, 3))
+    # work on the mask's box (a margin keeps the gradient and the erosion as on the whole image): a
+    # small object's points no longer cost a pass over every pixel of the photo
+    r0, c0 = max(0, rows[0] - 2), max(0, cols[0] - 2)
+    full_depth, mask, depth = depth, mask[r0:rows[-1] + 3, c0:cols[-1] + 3], depth[r0:rows[-1] + 3, c0:cols[-1] + 3]
     core = _erode(mask, erode) if erode > 0 else mask
     if core.sum() < MIN_POINTS:
         core = mask
@@ -47,7 +54,8 @@ def back_project(mask: np.ndarray, depth: np.ndarray, camera, *, erode: int = 1,
         pick = np.sort(np.random.default_rng(seed).choice(len(vs), max_points, replace=False))
         vs, us = vs[pick], us[pick]
     zz = z[vs, us]
-    sx, sy = camera.width / depth.shape[1], camera.height / depth.shape[0]
+    vs, us = vs + r0, us + c0
+    sx, sy = camera.width / full_depth.shape[1], camera.height / full_depth.shape[0]
     cam = np.stack([((us + 0.5) * sx - camera.cx) / camera.fx * zz,
                     ((vs + 0.5) * sy - camera.cy) / camera.fy * zz, zz], axis=1)
     cam = cam[_largest_cluster(zz)]

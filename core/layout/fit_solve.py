@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fit_start import Hypothesis, dedupe, observed_in_asset_axes, prior_scale, start_pose, wrap
+from .fit_start import START_SAMPLES, Hypothesis, dedupe, observed_in_asset_axes, prior_scale, start_pose, wrap
 from .fit_view import FitView, ObjectMask, Surface, rot_z, visible_mask
 
 STRATEGY_AXES = {  # log-scale parameters → per-axis log-scales (x, y, z)
@@ -60,6 +60,7 @@ class FitParams:
     centre_sigma_m: float = 0.3      # footprint-centre prior around the observed box's centre
     hypothesis_weight: float = 0.5   # cost of a hypothesis with confidence c: weight * (1 - c)
     coarse_points: int = 250
+    coarse_samples: int = 600        # proxy samples while every hypothesis is solved (all of them for the best few)
     coarse_iters: int = 5
     fine_points: int = 1000
     fine_iters: int = 5
@@ -235,12 +236,14 @@ class _Problem:
         keep = np.isfinite(size)
         return {"idx": idx[keep], "dirs": dirs[keep], "res": res[keep], "size": size[keep]}
 
-    def solve(self, theta: np.ndarray, iters: int, robust_from: float) -> np.ndarray:
+    def solve(self, theta: np.ndarray, iters: int, robust_from: float) -> tuple[np.ndarray, dict]:
         """Levenberg–Marquardt; a step is kept only when it lowers the cost at this iteration's scales.
 
         The robust scale shrinks and the free-space share grows from one iteration to the next; each
         evaluation of a trial gives its cost at this iteration's scales (to accept it) and its system at
         the next iteration's (to take the next step from it), so an accepted step costs one evaluation.
+        Returns θ and its final cost (as :meth:`cost` gives it; the last iteration's scales are the
+        final ones, so a run to the end needs no extra evaluation).
         """
         p = self.params
         theta = theta.copy()
@@ -251,28 +254,41 @@ class _Problem:
         limits = np.array([p.max_step_m, p.max_step_m, p.max_step_rad] + [p.max_step_log] * (len(theta) - 3))
         damping = 1e-2
         cur = self.evaluate(theta, [scales[0]], scales[0])
+        at = 0  # cur's cost is at scales[at]
         for it in range(iters):
             for _attempt in range(3):
                 a = cur["h"] + damping * np.diag(np.diag(cur["h"])) + 1e-9 * np.eye(len(theta))
                 try:
                     step = -np.linalg.solve(a, cur["g"])
                 except np.linalg.LinAlgError:
-                    return theta
+                    return theta, self.cost(theta)
                 step /= max(1.0, float(np.max(np.abs(step) / limits)))
                 trial = theta + step
                 trial[3:] = np.clip(trial[3:], self.prior.lo, self.prior.hi)
                 new = self.evaluate(trial, [scales[it], scales[it + 1]], scales[it + 1])
                 if new["costs"][0] <= cur["costs"][0]:
                     theta, cur = trial, new
-                    cur["costs"] = cur["costs"][1:]
+                    cur["costs"], at = cur["costs"][1:], it + 1
                     damping = max(damping / 3, 1e-4)
                     break
                 damping *= 10
             else:  # no step helped at these scales: go on from θ at the next ones
-                cur = self.evaluate(theta, [scales[it + 1]], scales[it + 1])
+                cur, at = self.evaluate(theta, [scales[it + 1]], scales[it + 1]), it + 1
             if float(np.max(np.abs(step) / limits)) < 1e-3:
                 break
-        return theta
+        if at != iters:  # stopped early: the cost at the final scales
+            return theta, self.cost(theta)
+        cur["cost"] = cur["costs"][0]
+        return theta, cur
+
+
+def prepare_surface(surface: Surface, params: FitParams | None = None) -> Surface:
+    """Build the lookup grids of every level of detail the fit uses, once per asset (not inside the first fit)."""
+    params = params or FitParams()
+    coarse = surface.coarse(params.coarse_samples)
+    for level in (surface, coarse, coarse.coarse(START_SAMPLES)):
+        level.near_samples(np.zeros((1, 3)))
+    return surface
 
 
 def _huber(e: np.ndarray, delta: float) -> np.ndarray:
@@ -313,8 +329,7 @@ def fit_pose(points: np.ndarray, surface: Surface, view: FitView, hypotheses: li
         prior = _Prior(np.log(prior_s), sigma, -limit, limit,
                        None if observed_center is None else np.asarray(observed_center, dtype=float)[:2],
                        params.centre_sigma_m)
-        problem = _Problem(surface, strategy, z, coarse, view, prior, params,
-                           sil)
+        problem = _Problem(surface.coarse(params.coarse_samples), strategy, z, coarse, view, prior, params, sil)
         cost, theta = start_pose(problem, hyp.yaw, prior_s)
         begun.append((cost, theta, problem, hyp))
     gate = START_GATE[0] * min(b[0] for b in begun) + START_GATE[1]
@@ -322,16 +337,15 @@ def fit_pose(points: np.ndarray, surface: Surface, view: FitView, hypotheses: li
     for cost, theta, problem, hyp in begun:
         if cost > gate:
             continue
-        theta = problem.solve(theta, params.coarse_iters, params.robust_start_m)
-        starts.append((problem.cost(theta)["cost"] + params.hypothesis_weight * (1.0 - hyp.confidence), theta,
+        theta, done = problem.solve(theta, params.coarse_iters, params.robust_start_m)
+        starts.append((done["cost"] + params.hypothesis_weight * (1.0 - hyp.confidence), theta,
                        problem, hyp))
     starts.sort(key=lambda s: s[0])
     best = None
     cut = params.keep_ratio * starts[0][0] + 0.1
     for _, theta, problem, hyp in [s for s in starts[:max(1, params.keep_best)] if s[0] <= cut]:
-        problem.pts = fine
-        theta = problem.solve(theta, params.fine_iters, 2 * params.robust_end_m)
-        t = problem.cost(theta)
+        problem.pts, problem.s = fine, surface
+        theta, t = problem.solve(theta, params.fine_iters, 2 * params.robust_end_m)
         total = t["cost"] + params.hypothesis_weight * (1.0 - hyp.confidence)
         if best is None or total < best[0]:
             best = (total, theta, t, hyp, problem)

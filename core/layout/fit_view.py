@@ -106,6 +106,8 @@ class FitView:
 
 def min_filter(depth: np.ndarray, r: int) -> np.ndarray:
     """Minimum over a (2r+1)² window, ignoring unknown (NaN) pixels (separable, numpy only)."""
+    if r <= 0:
+        return depth
     d = np.where(np.isnan(depth), np.inf, depth)
     for axis in (0, 1):
         pad = [(0, 0), (0, 0)]
@@ -128,15 +130,15 @@ class Surface:
     def __post_init__(self) -> None:
         self.lo, self.hi = self.points.min(axis=0), self.points.max(axis=0)
         self._grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self._coarse: Surface | None = None
+        self._coarse: dict[int, Surface] = {}
 
     def coarse(self, n: int = 500) -> "Surface":
         """A thinner surface (the first ``n`` samples: an area-weighted subset, samples come shuffled)."""
         if len(self.points) <= n:
             return self
-        if self._coarse is None:
-            self._coarse = Surface(self.points[:n], self.normals[:n])
-        return self._coarse
+        if n not in self._coarse:
+            self._coarse[n] = Surface(self.points[:n], self.normals[:n])
+        return self._coarse[n]
 
     def near_samples(self, local: np.ndarray) -> np.ndarray:
         """Indices (n, NEAR_K) of samples near each asset-frame point: the nearest ones to its grid cell.
@@ -220,14 +222,17 @@ class ObjectMask:
         self.own = m
         self.grown = _grow(m, grow_px)
         self.cut_sideways = bool(m[:, :2].any() or m[:, -2:].any())  # runs into the image's left or right edge
-        p = np.pad(m, 1, constant_values=False)
-        inner = p[1:-1, 1:-1] & p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
-        vs, us = np.nonzero(m & ~inner)
-        if len(vs) > limit:
-            keep = np.linspace(0, len(vs) - 1, limit).astype(np.int64)
-            vs, us = vs[keep], us[keep]
-        self.border = np.stack([(us + 0.5) / self.sx, (vs + 0.5) / self.sy], axis=1)  # in the view's pixels
-        self._index = NearestIndex(self.border) if len(self.border) else None
+        self._nearest = _nearest_pixel_map(m)
+        self._index = None
+        if self._nearest is None:  # without scipy: a nearest-neighbour index over the border pixels
+            p = np.pad(m, 1, constant_values=False)
+            inner = p[1:-1, 1:-1] & p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
+            vs, us = np.nonzero(m & ~inner)
+            if len(vs) > limit:
+                keep = np.linspace(0, len(vs) - 1, limit).astype(np.int64)
+                vs, us = vs[keep], us[keep]
+            self.border = np.stack([(us + 0.5) / self.sx, (vs + 0.5) / self.sy], axis=1)  # in the view's pixels
+            self._index = NearestIndex(self.border) if len(self.border) else None
 
     def inside(self, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(on the object's own pixels, on them or within the grown border) for pixel positions."""
@@ -238,10 +243,40 @@ class ObjectMask:
 
     def nearest_border(self, u: np.ndarray, v: np.ndarray) -> np.ndarray | None:
         """(n, 2) nearest border pixel centres, or None when the mask is empty."""
+        if self._nearest is not None:
+            (r0, c0), idx = self._nearest
+            h, w = idx.shape[1:]
+            i = np.clip(np.floor(u * self.sx).astype(np.int64) - c0, 0, w - 1)
+            j = np.clip(np.floor(v * self.sy).astype(np.int64) - r0, 0, h - 1)
+            rows, cols = idx[0, j, i] + r0, idx[1, j, i] + c0
+            return np.stack([(cols + 0.5) / self.sx, (rows + 0.5) / self.sy], axis=1)
         if self._index is None:
             return None
         _, k = self._index.query(np.stack([u, v], axis=1))
         return self.border[k]
+
+
+def _nearest_pixel_map(mask: np.ndarray) -> tuple[tuple[int, int], np.ndarray] | None:
+    """For every pixel of a window around the mask, the nearest mask pixel (a border pixel when outside it).
+
+    Why a lookup map: the fit asks this for hundreds of proxy points in each of its ~40 cost
+    evaluations; one Euclidean distance transform answers all of them with a gather (a k-d tree
+    query each time cost a quarter of the fit). The window reaches the mask's own size beyond its
+    box on every side; farther points read the window's edge, which points the same way.
+    None without scipy or for an empty mask.
+    """
+    try:
+        from scipy.ndimage import distance_transform_edt
+    except ImportError:
+        return None
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return None
+    dh, dw = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    r0, r1 = max(0, rows[0] - dh), min(mask.shape[0], rows[-1] + 1 + dh)
+    c0, c1 = max(0, cols[0] - dw), min(mask.shape[1], cols[-1] + 1 + dw)
+    idx = distance_transform_edt(~mask[r0:r1, c0:c1], return_distances=False, return_indices=True)
+    return (int(r0), int(c0)), idx
 
 
 def _grow(mask: np.ndarray, r: int) -> np.ndarray:
