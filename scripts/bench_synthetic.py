@@ -188,21 +188,12 @@ def _as_fitted(layout, fitted):  # noqa: ANN001, ANN202 (Layout, CandidateSet)
 
 
 def object_ious(result, source, gt_layout, gt_source) -> dict[str, float]:  # noqa: ANN001 (layouts, problems)
-    """3D IoU per ground-truth object id (0 when the object was not placed)."""
-    from imaginarium.core.layout.metrics import box_iou, context
+    """3D IoU per ground-truth object id (0 when the object was not placed), boxes as the metrics module scores them."""
+    from imaginarium.core.layout.metrics import box_iou, context, upright_box
 
     ctx, gt = context(result, source), context(gt_layout, gt_source)
-    return {oid: box_iou(_upright(ctx, oid), _upright(gt, oid)) if oid in ctx.state.items else 0.0
+    return {oid: box_iou(upright_box(ctx, oid), upright_box(gt, oid)) if oid in ctx.state.items else 0.0
             for oid in sorted(gt.state.items)}
-
-
-def _upright(ctx, oid: str):  # noqa: ANN001, ANN202
-    """(footprint, z0, z1) of a placed object, flat things 1 cm thick (as the metrics module counts them)."""
-    from imaginarium.core.layout.geometry import footprint
-
-    item, pose = ctx.state.items[oid], ctx.state.poses[oid]
-    z0 = pose.position[2] + item.lo[2] * pose.scale[2]
-    return footprint(pose, item.lo, item.hi), z0, max(pose.position[2] + item.hi[2] * pose.scale[2], z0 + 0.01)
 
 
 def _degrade(folder: Path, passes, labels: dict[str, str], gt_boxes: dict[str, list[int]],  # noqa: ANN001

@@ -32,6 +32,15 @@ OCCLUDED_SHARE = 0.4   # this share of a side's (readable) outline with nearer d
 BAND_PX = 4
 
 
+def border_margin_px(n: int) -> int:
+    """How near the image border (in pixels, of ``n`` along that axis) a mask's edge counts as touching it.
+
+    A detector's mask stops a pixel or three short of the border even when the object runs out of
+    the frame (its border is never exact), so demanding the very last pixel misses most cut objects.
+    """
+    return max(3, round(0.01 * n))
+
+
 @dataclass
 class SideVisibility:
     """Per image side: share of its outline on the image border (cut) and behind something nearer (occluded)."""
@@ -80,7 +89,8 @@ def image_sides(mask: np.ndarray, depth: np.ndarray, band: int = BAND_PX) -> Sid
         n = rows.shape[1]
         edge = np.argmax(rows, axis=1) if side in ("left", "top") else n - 1 - np.argmax(rows[:, ::-1], axis=1)
         step = -1 if side in ("left", "top") else 1
-        on_border = (edge == 0) if step < 0 else (edge == n - 1)
+        margin = border_margin_px(n)
+        on_border = (edge <= margin) if step < 0 else (edge >= n - 1 - margin)  # up to `margin` empty pixels
         vis.cut[side] = float(np.mean(on_border))
         votes = near = 0
         for line, e, border in zip(lines, edge, on_border):

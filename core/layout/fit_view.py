@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..geometry.amodal import border_margin_px
 from ..schema import Camera
 
 FREE_SPACE_RADIUS_PX = 0
@@ -221,7 +222,8 @@ class ObjectMask:
         self.sx, self.sy = m.shape[1] / view.camera.width, m.shape[0] / view.camera.height
         self.own = m
         self.grown = _grow(m, grow_px)
-        self.cut_sideways = bool(m[:, :2].any() or m[:, -2:].any())  # runs into the image's left or right edge
+        margin = border_margin_px(m.shape[1])
+        self.cut_sideways = bool(m[:, :margin + 1].any() or m[:, -margin - 1:].any())  # runs into the left or right edge
         self._nearest = _nearest_pixel_map(m)
         self._index = None
         if self._nearest is None:  # without scipy: a nearest-neighbour index over the border pixels

@@ -7,10 +7,10 @@ one the catalogue documents (core/library/catalogue.py) — and ``scale_ratio`` 
 extents as fractions of the parent's catalogue size.
 The parent's placement scale stretches the space with it.
 
-Children fill a space left to right along its x axis, each standing on the space's floor,
-turned like the space (fronts out). A child goes to the nearest space (to where it was seen)
-that still has room; when it fits none as it is, it goes to the nearest space with room left
-and is shrunk uniformly to fit.
+Children stand on the space's floor, turned like the space (fronts out), where they were seen
+along its x axis (the free slot nearest to that, beside the children already there). A child goes
+to the nearest space (to where it was seen) that still has room; when it fits none as it is, it
+goes to the nearest space with room left and is shrunk uniformly to fit its widest free gap.
 """
 from __future__ import annotations
 
@@ -53,8 +53,14 @@ def space_boxes(state: SolveState, parent_id: str) -> list[SpaceBox]:
     return out
 
 
-def place_inside(state: SolveState, oid: str, used: dict[tuple[str, str], float]) -> None:
-    """Choose a space of the parent, shrink the child to fit it, and stand it in the next free slot."""
+def place_inside(state: SolveState, oid: str, used: dict[tuple[str, str], list[tuple[float, float]]]) -> None:
+    """Choose a space of the parent, shrink the child to fit it, and stand it where it was seen along the space.
+
+    ``used`` holds, per (parent, space), the intervals along the space's x axis that children
+    placed before this one already take. A child goes to the free slot nearest to where the photo
+    showed it, so two books on a shelf keep their order and their gap (filling a space left to
+    right in the solver's order swapped them).
+    """
     item, pose = state.items[oid], state.poses[oid]
     parent_id = item.parent
     ppose = state.poses[parent_id]  # type: ignore[index]
@@ -70,11 +76,18 @@ def place_inside(state: SolveState, oid: str, used: dict[tuple[str, str], float]
         c[2] += b.centre[2]
         return c
 
-    def room_left(b: SpaceBox) -> float:
-        return b.extents[0] - used.get((parent_id, b.name), 0.0)  # type: ignore[return-value]
+    def taken(b: SpaceBox) -> list[tuple[float, float]]:
+        return used.setdefault((parent_id, b.name), [])  # type: ignore[arg-type]
+
+    def wanted(b: SpaceBox) -> float:  # where along the space's x axis the child was seen
+        turn = ppose.yaw + b.quarter * math.pi / 2
+        return float((rot2(turn).T @ (seen[:2] - world_centre(b)[:2]))[0])
+
+    def slot(b: SpaceBox, width: float) -> float | None:
+        return free_slot(taken(b), b.extents[0], width, wanted(b))
 
     def fits(b: SpaceBox) -> bool:
-        return shrink_to_fit(extents, b.extents, 1.0) >= 1.0 and room_left(b) >= extents[0]
+        return shrink_to_fit(extents, b.extents, 1.0) >= 1.0 and slot(b, extents[0]) is not None
 
     def distance(k: int) -> float:
         return float(np.linalg.norm(world_centre(boxes[k]) - seen))
@@ -82,20 +95,49 @@ def place_inside(state: SolveState, oid: str, used: dict[tuple[str, str], float]
     ranked = sorted(range(len(boxes)), key=lambda k: (not fits(boxes[k]), distance(k), k))
     best = boxes[ranked[0]]
     if not fits(best):  # nowhere it fits as it is: the nearest space with room left, and shrink it
-        best = boxes[sorted(range(len(boxes)), key=lambda k: (room_left(boxes[k]) <= 0.02, distance(k), k))[0]]
-        factor = shrink_to_fit(extents, np.array([max(room_left(best), 0.0), best.extents[1], best.extents[2]]))
-        if factor < 1e-3:  # every space is full: share the first slot rather than vanish
+        best = boxes[sorted(range(len(boxes)), key=lambda k: (widest_gap(taken(boxes[k]), boxes[k].extents[0]) <= 0.02,
+                                                              distance(k), k))[0]]
+        room = widest_gap(taken(best), best.extents[0]) - 2 * _GAP
+        factor = shrink_to_fit(extents, np.array([max(room, 0.0), best.extents[1], best.extents[2]]))
+        if factor < 1e-3:  # every space is full: share the space rather than vanish
             factor = shrink_to_fit(extents, best.extents)
-            used[(parent_id, best.name)] = 0.0  # type: ignore[index]
+            taken(best).clear()
         pose.scale = pose.scale * factor
         extents = extents * factor
-    start = used.get((parent_id, best.name), 0.0)  # type: ignore[arg-type]
-    used[(parent_id, best.name)] = start + extents[0] + _GAP  # type: ignore[index]
+    at = slot(best, extents[0])
+    if at is None:  # rounding at a full space's edge: the seen place, clamped inside
+        half = max(best.extents[0] - extents[0], 0.0) / 2
+        at = float(np.clip(wanted(best), -half, half))
+    taken(best).append((at - extents[0] / 2, at + extents[0] / 2))
     turn = ppose.yaw + best.quarter * math.pi / 2
-    local = np.array([-best.extents[0] / 2 + start + extents[0] / 2, 0.0])
+    local = np.array([at, 0.0])
     middle = (item.lo[:2] + item.hi[:2]) / 2 * pose.scale[:2]
     pose.yaw = turn
     pose.position[:2] = world_centre(best)[:2] + rot2(turn) @ (local - middle)
     pose.position[2] = ppose.position[2] + best.centre[2] - best.extents[2] / 2 - item.lo[2] * pose.scale[2]
     state.spaces[oid] = best.name
 
+
+def free_slot(taken: list[tuple[float, float]], length: float, width: float, want: float) -> float | None:
+    """The centre nearest to ``want`` of a ``width``-wide slot in a space of ``length`` (centred on 0) that
+    overlaps none of the ``taken`` intervals (with a small gap); None when there is no such slot."""
+    half = (length - width) / 2
+    if half < -1e-9:
+        return None
+    options = [float(np.clip(want, -half, half))]
+    for lo, hi in taken:
+        options += [lo - _GAP - width / 2, hi + _GAP + width / 2]
+
+    def free(c: float) -> bool:
+        inside = -half - 1e-9 <= c <= half + 1e-9
+        clear = all(c + width / 2 <= lo - _GAP + 1e-9 or c - width / 2 >= hi + _GAP - 1e-9 for lo, hi in taken)
+        return inside and clear
+
+    ok = [c for c in options if free(c)]
+    return min(ok, key=lambda c: (abs(c - want), c)) if ok else None
+
+
+def widest_gap(taken: list[tuple[float, float]], length: float) -> float:
+    """The widest free stretch of a space of ``length`` (centred on 0) between the ``taken`` intervals."""
+    edges = [-length / 2] + [v for lo, hi in sorted(taken) for v in (lo, hi)] + [length / 2]
+    return max((edges[i + 1] - edges[i] for i in range(0, len(edges), 2)), default=length)

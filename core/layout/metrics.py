@@ -22,14 +22,14 @@ import numpy as np
 from ..config import LayoutSettings
 from ..schema import Layout, Relation
 from .collision import BvhCollisionWorld
-from .geometry import footprint, wrap_angle
+from .geometry import Pose, footprint, wrap_angle
 from .assets import catalogue_assets
 from .problem import LayoutProblem, problem_from_layout
 from .state import SolveState
 from .symmetry import symmetric_yaw_error, symmetry_angles
 from .walls import facing_yaw, parallel_yaw, wall_gap
 
-_FLAT_M = 0.01
+MIN_EXTENT_M = 0.05  # thinner boxes count this thick when scored against a ground truth (see upright_box)
 
 
 @dataclass
@@ -140,12 +140,20 @@ def wall_angle_deg(ctx: MetricContext) -> float:
 
 
 # -- against a ground truth --------------------------------------------------------------------------------
-def _box(ctx: MetricContext, oid: str) -> tuple[np.ndarray, float, float]:
-    """Footprint and z range; flat things (rugs) count as 1 cm thick so their IoU is not always 0."""
+def upright_box(ctx: MetricContext, oid: str) -> tuple[np.ndarray, float, float]:
+    """Footprint and z range of a placed object, as 3D IoU scores it.
+
+    Along any axis where the box is thinner than ``MIN_EXTENT_M`` (a rug, a picture) it counts as
+    that thick, about its middle. Why: the reconstruction's floor and walls are estimates good to a
+    centimetre or two, so a 1 cm thick rug lying a centimetre above the true floor scored 0 — its
+    IoU measured the floor estimate, not where the rug lies and how large it is. Both boxes of a
+    comparison are treated alike.
+    """
     item, pose = ctx.state.items[oid], ctx.state.poses[oid]
-    poly = footprint(pose, item.lo, item.hi)
-    z0 = pose.position[2] + item.lo[2] * pose.scale[2]
-    return poly, z0, max(pose.position[2] + item.hi[2] * pose.scale[2], z0 + _FLAT_M)
+    lo, hi = item.lo * pose.scale, item.hi * pose.scale
+    mid, half = (lo + hi) / 2, np.maximum((hi - lo) / 2, MIN_EXTENT_M / 2)
+    poly = footprint(Pose(pose.position, pose.yaw, np.ones(3)), mid - half, mid + half)
+    return poly, float(pose.position[2] + mid[2] - half[2]), float(pose.position[2] + mid[2] + half[2])
 
 
 def box_iou(a: tuple[np.ndarray, float, float], b: tuple[np.ndarray, float, float]) -> float:
@@ -198,12 +206,14 @@ def _cross_point(p: np.ndarray, q: np.ndarray, a: np.ndarray, b: np.ndarray) -> 
 
 def iou_3d(ctx: MetricContext, gt: MetricContext) -> float:
     ids = sorted(gt.state.items)
-    return float(np.mean([box_iou(_box(ctx, i), _box(gt, i)) if i in ctx.state.items else 0.0 for i in ids])) \
-        if ids else 1.0
+    if not ids:
+        return 1.0
+    return float(np.mean([box_iou(upright_box(ctx, i), upright_box(gt, i)) if i in ctx.state.items else 0.0
+                          for i in ids]))
 
 
 def _centre(ctx: MetricContext, oid: str) -> np.ndarray:
-    poly, z0, z1 = _box(ctx, oid)
+    poly, z0, z1 = upright_box(ctx, oid)
     return np.array([*poly.mean(axis=0), (z0 + z1) / 2])
 
 

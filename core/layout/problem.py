@@ -170,10 +170,13 @@ def relation_of(obj: Any, assets_of: dict[str, AssetRecord],
     return Relation.ON, support, walls
 
 
-WALL_FIT_TOL_M = 0.12  # a fitted asset whose back is farther than this from a wall was not standing against it
+WALL_FIT_TOL_M = 0.12  # a fitted asset whose back is farther than this from a wall was not standing against it …
+WALL_FIT_TOL_ON_M = 0.04  # … and for one resting on another object, farther than this: it stands where it was
+                          # seen on its support (a TV's foot in the middle of its stand, a few cm off the wall)
 
 
-def walls_near_fit(start: Pose, asset: AssetRecord, walls: list[str], planes: list[Any]) -> tuple[list[str], list[str]]:
+def walls_near_fit(start: Pose, asset: AssetRecord, walls: list[str], planes: list[Any],
+                   tol: float = WALL_FIT_TOL_M) -> tuple[list[str], list[str]]:
     """The walls the fitted asset really stands against, and a note for each one dropped.
 
     Why: "against the wall" comes from the scene graph (geometry or the VLM) and snaps the object
@@ -193,7 +196,7 @@ def walls_near_fit(start: Pose, asset: AssetRecord, walls: list[str], planes: li
             continue
         n = np.asarray(plane.normal, dtype=float)[:2]
         gap = float((world @ n - plane.offset).min())
-        if gap > WALL_FIT_TOL_M:
+        if gap > tol:
             notes.append(f"not snapped to {wall}: the asset fitted to its points stands {gap:.2f} m from it")
         else:
             kept.append(wall)
@@ -285,7 +288,8 @@ def build_problem(observation: Observation, candidates: CandidateSet, catalogue:
             yaw = obj.box.yaw if obj.box is not None else 0.0
         relation, parent, walls = relation_of(obj, chosen, boxes)
         if start is not None and walls and relation in (Relation.AGAINST_WALL, Relation.ON, Relation.FLOOR):
-            walls, dropped = walls_near_fit(start, asset, walls, observation.planes)
+            walls, dropped = walls_near_fit(start, asset, walls, observation.planes,
+                                            WALL_FIT_TOL_ON_M if relation == Relation.ON else WALL_FIT_TOL_M)
             own.extend(dropped)
             if relation == Relation.AGAINST_WALL and not walls:
                 relation = Relation.FLOOR

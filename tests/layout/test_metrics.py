@@ -10,7 +10,7 @@ from imaginarium.core.schema import Layout, Placement
 
 from .helpers import HALF, asset, room_planes
 
-CAT = {a.id: a for a in [asset("cube", (1.0, 1.0, 1.0)), asset("small", (0.2, 0.2, 0.2)),
+CAT = {a.id: a for a in [asset("cube", (1.0, 1.0, 1.0)), asset("small", (0.2, 0.2, 0.2)), asset("rug", (2.0, 1.0, 0.0)),
                          asset("chair_a", (0.5, 0.5, 0.9), cls="chair"), asset("chair_b", (0.5, 0.5, 0.9), cls="chair"),
                          asset("nightstand", (0.5, 0.4, 0.6)), asset("lamp", (0.3, 0.3, 0.5)),
                          asset("tv", (1.2, 0.1, 0.7), align=True)]}
@@ -51,6 +51,15 @@ def test_box_iou_of_disjoint_heights_is_zero() -> None:
     square = [[0, 0], [1, 0], [1, 1], [0, 1]]
     import numpy as np
     assert box_iou((np.array(square, float), 0.0, 1.0), (np.array(square, float), 1.0, 2.0)) == 0.0
+
+
+def test_a_flat_rug_a_centimetre_above_the_true_floor_is_scored_by_where_it_lies() -> None:
+    # both count 5 cm thick: z ranges [-0.025, 0.025] and [-0.015, 0.035] overlap 4 cm of 6 → IoU 4/6
+    m = evaluate(room(at("r", "rug", 0.0, 0.0, z=0.01)), CAT, room(at("r", "rug", 0.0, 0.0)))
+    assert m["iou_3d"] == pytest.approx(4 / 6)
+    # half a rug-width off on the floor: footprints share 1 of 3 m², the heights all of it → 1/3
+    m = evaluate(room(at("r", "rug", 1.0, 0.0)), CAT, room(at("r", "rug", 0.0, 0.0)))
+    assert m["iou_3d"] == pytest.approx(1 / 3)
 
 
 def test_asset_and_class_accuracy_and_a_missing_object() -> None:

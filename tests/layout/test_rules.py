@@ -96,6 +96,30 @@ def test_book_ends_inside_a_shelf_space_and_an_oversized_one_is_shrunk() -> None
     assert evaluate(layout, problem)["colliding_pairs"] == 0
 
 
+def test_books_on_a_shelf_stay_where_they_were_seen_in_their_order() -> None:
+    # a shelf along wall_0 (fronts facing -y); the first book listed was seen to the right of the second
+    objects = [obj("shelf", (0.0, HALF - 0.2, 0.8), (1.0, 0.4, 1.6), against_walls=["wall_0"]),
+               obj("book", (0.25, HALF - 0.2, 1.0), (0.05, 0.25, 0.3), support="shelf"),
+               obj("book2", (-0.2, HALF - 0.2, 1.0), (0.05, 0.25, 0.3), support="shelf")]
+    problem, layout = solved(objects, {"shelf": "shelf", "book": "book", "book2": "book"})
+    shelf_pos = placed(layout, "shelf")[0]
+    right, left = placed(layout, "book")[0], placed(layout, "book2")[0]
+    assert right[0] - shelf_pos[0] == pytest.approx(0.25, abs=0.01)  # at its seen place, not the first free slot
+    assert left[0] - shelf_pos[0] == pytest.approx(-0.2, abs=0.01)
+    assert evaluate(layout, problem)["colliding_pairs"] == 0
+
+
+def test_a_book_seen_where_another_stands_goes_to_the_nearest_free_slot() -> None:
+    objects = [obj("shelf", (0.0, HALF - 0.2, 0.8), (1.0, 0.4, 1.6), against_walls=["wall_0"]),
+               obj("book", (0.1, HALF - 0.2, 1.0), (0.05, 0.25, 0.3), support="shelf"),
+               obj("book2", (0.11, HALF - 0.2, 1.0), (0.05, 0.25, 0.3), support="shelf")]
+    problem, layout = solved(objects, {"shelf": "shelf", "book": "book", "book2": "book"})
+    xs = sorted(placed(layout, oid)[0][0] for oid in ("book", "book2"))
+    assert xs[1] - xs[0] == pytest.approx(0.05 + 0.005, abs=1e-6)  # side by side, touching but for the gap
+    assert abs(sum(xs) / 2 - placed(layout, "shelf")[0][0] - 0.105) < 0.05
+    assert evaluate(layout, problem)["colliding_pairs"] == 0
+
+
 def test_two_overlapping_chairs_separate_by_a_small_move() -> None:
     objects = [obj("chair", (0.0, 0.0, 0.45), (0.5, 0.5, 0.9)), obj("chair2", (0.2, 0.1, 0.45), (0.5, 0.5, 0.9))]
     problem, layout = solved(objects, {"chair": "chair", "chair2": "chair"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from imaginarium.core.layout.geometry import Pose
 from imaginarium.core.layout.problem import walls_near_fit
@@ -32,8 +33,6 @@ def test_the_footprint_is_turned_and_scaled_with_the_fit() -> None:
 
 
 def test_a_store_without_an_asset_gives_its_box_with_a_note_and_a_broken_store_is_raised() -> None:
-    import pytest
-
     from imaginarium.core.errors import LibraryError
     from imaginarium.core.layout.assets import asset_proxy
 
@@ -49,3 +48,26 @@ def test_a_store_without_an_asset_gives_its_box_with_a_note_and_a_broken_store_i
     assert len(verts) == 8 and len(faces) == 12 and "box" in notes[0] and "not in the store" in notes[0]
     with pytest.raises(ZeroDivisionError):  # a bug in the store is not hidden behind a box
         asset_proxy(PLANT, Store(ZeroDivisionError("bug")), [])
+
+
+def test_a_tv_on_its_stand_stays_where_it_was_fitted_a_few_centimetres_off_the_wall() -> None:
+    from imaginarium.core.layout import build_problem, solve
+
+    from .helpers import HALF, asset, obj, scene
+
+    assets = {a.id: a for a in [asset("stand", (1.6, 0.45, 0.5), "ALIGNED_ANISOTROPIC", align=True),
+                                asset("tv", (1.2, 0.25, 0.75), align=True)]}
+    # wall_0 is y = 2 (room on −y); the stand's back touches it, the TV's back stays 8 cm off it
+    stand_y, tv_y = HALF - 0.225, HALF - 0.125 - 0.08
+    objects = [obj("stand", (0.0, stand_y, 0.25), (1.6, 0.45, 0.5), against_walls=["wall_0"]),
+               obj("tv", (0.0, tv_y, 0.875), (1.2, 0.25, 0.75), support="stand", against_walls=["wall_0"])]
+    observation, cands = scene(objects, {"stand": "stand", "tv": "tv"})
+    for c, (y, z) in zip(cands.candidates, [(stand_y, 0.0), (tv_y, 0.5)]):
+        c.fit = {"asset_id": c.object_id, "transform": [[1, 0, 0, 0.0], [0, 1, 0, y], [0, 0, 1, z], [0, 0, 0, 1]],
+                 "scale": [1.0, 1.0, 1.0], "residual_m": 0.01, "source": "fit", "yaw_source": "box", "inliers": 1.0}
+    layout = solve(build_problem(observation, cands, assets))
+    tv = layout.by_id()["tv"]
+    assert tv.relation == "on" and tv.parent == "stand"
+    assert tv.transform[1][3] == pytest.approx(tv_y, abs=0.01)  # not pushed 8 cm back onto the wall
+    assert any("not snapped to wall_0" in n for n in tv.notes)
+    assert layout.by_id()["stand"].transform[1][3] == pytest.approx(stand_y, abs=0.01)

@@ -115,6 +115,17 @@ def test_image_sides_tell_cut_from_occluded_from_free():
     assert "left edge" in vis.describe("left")
 
 
+def test_a_mask_stopping_a_few_pixels_short_of_the_border_is_still_cut_by_it():
+    # a detector's mask of an object that runs out of the frame rarely reaches the very last pixel
+    depth = np.full((240, 320), 4.0, np.float32)
+    mask = np.zeros((240, 320), bool)
+    mask[150:237, 100:200] = True  # 3 px short of the bottom border
+    depth[mask] = 3.0
+    assert image_sides(mask, depth).hidden("bottom") == "cut"
+    mask[230:237] = False  # 10 px short: the object ends there
+    assert image_sides(mask, depth).hidden("bottom") is None
+
+
 def test_a_neighbour_behind_inside_the_same_mask_is_trimmed_by_the_class_size():
     bed = SyntheticBox((0.0, 2.0, 0.3), (1.6, 2.0, 0.6))
     behind = SyntheticBox((1.8, 2.9, 0.45), (1.6, 0.4, 0.9))  # a dresser behind and beside it
