@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.layout.metrics import clip_convex, polygon_area  # noqa: E402  (the layout metrics' own overlap)
+from core.layout.geometry import clip_convex, polygon_area  # noqa: E402  (the layout metrics' own overlap)
 
 FLOOR_OBJECT_M = 0.15   # a true box whose bottom is this close to the floor stands on it
 FLOATING_M = 0.05       # our bottom this far above its support: floating

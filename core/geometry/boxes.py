@@ -41,6 +41,8 @@ MIN_PIXELS = 12
 MIN_PART_SHARE = 0.08  # a 3D part with fewer of the points is background or stray pixels
 SECOND_PART = 0.3  # a part apart from the main one must be comparable to it (not a neighbour seen behind)
 MANHATTAN_SNAP_DEG = 10.0
+TALLEST_SHARE = 1.3  # a box this much taller than its class's tallest (its prior's high end) is not one object
+SLIVER_SHARE = 0.3  # a seen part shorter than this share of the class's size cannot tell the object's direction
 
 
 @dataclass
@@ -155,9 +157,13 @@ def object_box(mask: np.ndarray, depth: np.ndarray, k: Intrinsics, world_from_ca
     yaw = _line_yaw(world[:, :2])
     if yaw is None:
         yaw, _ = _best_yaw(world[:, :2], yaw_step_deg)
+    notes: list[str] = []
     if walls and abs((math.degrees(yaw) + 45.0) % 90.0 - 45.0) < MANHATTAN_SNAP_DEG:
         yaw = 0.0
-    notes: list[str] = []
+    elif walls and prior is not None and _sliver(world[:, :2], yaw, prior):
+        notes.append(f"turned {abs((math.degrees(yaw) + 45.0) % 90.0 - 45.0):.0f}° to square with the walls: "
+                     "too little of it is seen to tell which way it runs")
+        yaw = 0.0
     if prior is not None:
         longest = 1.1 * max(prior.high[0], prior.high[1])
         world, dropped = _drop_outer_parts(world, yaw, longest, voxel=max(0.04, 3.0 * spacing))
@@ -188,9 +194,15 @@ def object_box(mask: np.ndarray, depth: np.ndarray, k: Intrinsics, world_from_ca
             below = [b for b in below if plausible(b) > 0.05]
         best = max(below, key=lambda sup: sup.top, default=None)
         target, extended_to = (best.top, best.id) if best is not None else (0.0, "floor")
-        notes.append(f"bottom {faces['bottom']}: extended down from {ext.z[0]:.2f} m to "
-                     f"{'the floor' if extended_to == 'floor' else extended_to} at {target:.2f} m")
-        ext.z[0] = min(ext.z[0], target)
+        if best is None and prior is not None and ext.z[1] > TALLEST_SHARE * float(prior.high[2]):
+            # down to the floor it would be taller than any of its class: it stands on something not detected
+            notes.append(f"bottom {faces['bottom']}: not extended to the floor (a {label or 'object'} "
+                         f"{ext.z[1]:.2f} m tall is implausible); what it stands on was probably not detected")
+            extended_to = None
+        else:
+            notes.append(f"bottom {faces['bottom']}: extended down from {ext.z[0]:.2f} m to "
+                         f"{'the floor' if extended_to == 'floor' else extended_to} at {target:.2f} m")
+            ext.z[0] = min(ext.z[0], target)
     ext, completed = complete_box(ext, faces, prior, walls, floor_standing=floor_standing, label=label or "object",
                                   obstacles=obstacles or ())
     notes.extend(completed)
@@ -378,6 +390,19 @@ def _robust_range(values: np.ndarray, gap: float, q: float = 1.0) -> tuple[float
     big = np.flatnonzero(steps[hi_i:] > gap)
     hi = v[hi_i + big[0]] if len(big) else v[-1]
     return float(lo), float(hi)
+
+
+def _sliver(xy: np.ndarray, yaw: float, prior: Any) -> bool:
+    """Whether the seen part is too small to give the object's direction: its longer seen side is under
+    ``SLIVER_SHARE`` of the class's largest size (a wardrobe seen as a strip at the image's edge).
+
+    Its faces' directions then say nothing about the object's, and the room's axes are the better
+    guess (furniture stands square with the walls far more often than at any one other angle).
+    """
+    c, s = math.cos(yaw), math.sin(yaw)
+    u, v = c * xy[:, 0] + s * xy[:, 1], -s * xy[:, 0] + c * xy[:, 1]
+    seen = max(float(np.ptp(np.percentile(u, [2, 98]))), float(np.ptp(np.percentile(v, [2, 98]))))
+    return seen < SLIVER_SHARE * max(float(prior.high[0]), float(prior.high[1]))
 
 
 def _best_yaw(xy: np.ndarray, step_deg: float) -> tuple[float, tuple[float, float, float, float]]:

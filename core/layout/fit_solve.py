@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .geometry import Pose, footprint, footprint_iou
 from .fit_start import START_SAMPLES, Hypothesis, dedupe, observed_in_asset_axes, prior_scale, start_pose, wrap
 from .fit_view import FitView, ObjectMask, Surface, rot_z, visible_mask
 
@@ -59,8 +60,9 @@ class FitParams:
     hidden_sigma: float = 0.15       # log-scale prior on the axis along the view (the unseen depth)
     centre_sigma_m: float = 0.3      # footprint-centre prior around the observed box's centre
     hypothesis_weight: float = 0.5   # cost of a hypothesis with confidence c: weight * (1 - c)
+    box_weight: float = 1.0          # cost of disagreeing with perception's box: weight * (1 - footprint IoU)
     coarse_points: int = 250
-    coarse_samples: int = 600        # proxy samples while every hypothesis is solved (all of them for the best few)
+    coarse_samples: int = 1000       # proxy samples while every hypothesis is solved (all of them for the best few)
     coarse_iters: int = 5
     fine_points: int = 1000
     fine_iters: int = 5
@@ -282,6 +284,11 @@ class _Problem:
         return theta, cur
 
 
+def _box_footprint(center: np.ndarray, size: np.ndarray, yaw: float) -> np.ndarray:
+    half = size / 2
+    return footprint(Pose(np.array([center[0], center[1], 0.0]), yaw), -half, half)
+
+
 def prepare_surface(surface: Surface, params: FitParams | None = None) -> Surface:
     """Build the lookup grids of every level of detail the fit uses, once per asset (not inside the first fit)."""
     params = params or FitParams()
@@ -333,20 +340,33 @@ def fit_pose(points: np.ndarray, surface: Surface, view: FitView, hypotheses: li
         cost, theta = start_pose(problem, hyp.yaw, prior_s)
         begun.append((cost, theta, problem, hyp))
     gate = START_GATE[0] * min(b[0] for b in begun) + START_GATE[1]
+    box = None if observed_size is None or observed_center is None else \
+        _box_footprint(np.asarray(observed_center, dtype=float), np.asarray(observed_size, dtype=float),
+                       float(observed_yaw or 0.0))
+
+    def extra(theta: np.ndarray, problem: _Problem, hyp: Hypothesis) -> float:
+        """What geometry cannot tell apart: the hypothesis's confidence, and agreement with perception's box
+        (a near-square asset fits a front face turned either way; the box, completed by the class's
+        proportions, knows which way the object runs)."""
+        out = params.hypothesis_weight * (1.0 - hyp.confidence)
+        if box is not None:
+            pose = Pose(np.array([theta[0], theta[1], z]), float(theta[2]), np.exp(problem.log_scale(theta)))
+            out += params.box_weight * (1.0 - footprint_iou(footprint(pose, surface.lo, surface.hi), box))
+        return out
+
     starts = []
     for cost, theta, problem, hyp in begun:
         if cost > gate:
             continue
         theta, done = problem.solve(theta, params.coarse_iters, params.robust_start_m)
-        starts.append((done["cost"] + params.hypothesis_weight * (1.0 - hyp.confidence), theta,
-                       problem, hyp))
+        starts.append((done["cost"] + extra(theta, problem, hyp), theta, problem, hyp))
     starts.sort(key=lambda s: s[0])
     best = None
     cut = params.keep_ratio * starts[0][0] + 0.1
     for _, theta, problem, hyp in [s for s in starts[:max(1, params.keep_best)] if s[0] <= cut]:
         problem.pts, problem.s = fine, surface
         theta, t = problem.solve(theta, params.fine_iters, 2 * params.robust_end_m)
-        total = t["cost"] + params.hypothesis_weight * (1.0 - hyp.confidence)
+        total = t["cost"] + extra(theta, problem, hyp)
         if best is None or total < best[0]:
             best = (total, theta, t, hyp, problem)
     assert best is not None

@@ -102,3 +102,47 @@ def box_corners_world(pose: Pose, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """The 8 world corners of the scaled local box [lo, hi]."""
     pts = np.array([[x, y, z] for z in (lo[2], hi[2]) for y in (lo[1], hi[1]) for x in (lo[0], hi[0])])
     return transform_points(pose.matrix(), pts)
+
+
+def polygon_area(poly: np.ndarray) -> float:
+    if len(poly) < 3:
+        return 0.0
+    x, y = poly[:, 0], poly[:, 1]
+    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
+
+
+def clip_convex(subject: np.ndarray, clip: np.ndarray) -> np.ndarray:
+    """Sutherland–Hodgman: the part of convex ``subject`` inside convex ``clip`` (both counter-clockwise)."""
+    out = [np.asarray(p, dtype=float) for p in subject]
+    for i in range(len(clip)):
+        a, b = clip[i], clip[(i + 1) % len(clip)]
+        edge = b - a
+        inside = lambda p: edge[0] * (p[1] - a[1]) - edge[1] * (p[0] - a[0]) >= -1e-12  # noqa: E731
+        points, out = out, []
+        for j in range(len(points)):
+            p, q = points[j], points[(j + 1) % len(points)]
+            if inside(q):
+                if not inside(p):
+                    out.append(_cross_point(p, q, a, b))
+                out.append(q)
+            elif inside(p):
+                out.append(_cross_point(p, q, a, b))
+        if not out:
+            return np.zeros((0, 2))
+    return np.array(out)
+
+
+def _cross_point(p: np.ndarray, q: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    d1, d2 = q - p, b - a
+    denom = d1[0] * d2[1] - d1[1] * d2[0]
+    if abs(denom) < 1e-15:
+        return q
+    t = ((a[0] - p[0]) * d2[1] - (a[1] - p[1]) * d2[0]) / denom
+    return p + t * d1
+
+
+def footprint_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two convex footprints (counter-clockwise corner lists)."""
+    inter = polygon_area(clip_convex(a, b))
+    union = polygon_area(a) + polygon_area(b) - inter
+    return float(inter / union) if union > 1e-12 else 0.0

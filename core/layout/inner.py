@@ -7,8 +7,9 @@ one the catalogue documents (core/library/catalogue.py) — and ``scale_ratio`` 
 extents as fractions of the parent's catalogue size.
 The parent's placement scale stretches the space with it.
 
-Children stand on the space's floor, turned like the space (fronts out), where they were seen
-along its x axis (the free slot nearest to that, beside the children already there). A child goes
+Children stand on the space's floor, turned like the space (fronts out), where they were seen:
+along its x axis the free slot nearest to that (beside the children already there), front to
+back where they were seen, inside the space. A child goes
 to the nearest space (to where it was seen) that still has room; when it fits none as it is, it
 goes to the nearest space with room left and is shrunk uniformly to fit its widest free gap.
 """
@@ -79,12 +80,12 @@ def place_inside(state: SolveState, oid: str, used: dict[tuple[str, str], list[t
     def taken(b: SpaceBox) -> list[tuple[float, float]]:
         return used.setdefault((parent_id, b.name), [])  # type: ignore[arg-type]
 
-    def wanted(b: SpaceBox) -> float:  # where along the space's x axis the child was seen
+    def wanted(b: SpaceBox) -> np.ndarray:  # where in the space's (x, y) the child was seen
         turn = ppose.yaw + b.quarter * math.pi / 2
-        return float((rot2(turn).T @ (seen[:2] - world_centre(b)[:2]))[0])
+        return rot2(turn).T @ (seen[:2] - world_centre(b)[:2])
 
     def slot(b: SpaceBox, width: float) -> float | None:
-        return free_slot(taken(b), b.extents[0], width, wanted(b))
+        return free_slot(taken(b), b.extents[0], width, float(wanted(b)[0]))
 
     def fits(b: SpaceBox) -> bool:
         return shrink_to_fit(extents, b.extents, 1.0) >= 1.0 and slot(b, extents[0]) is not None
@@ -107,10 +108,13 @@ def place_inside(state: SolveState, oid: str, used: dict[tuple[str, str], list[t
     at = slot(best, extents[0])
     if at is None:  # rounding at a full space's edge: the seen place, clamped inside
         half = max(best.extents[0] - extents[0], 0.0) / 2
-        at = float(np.clip(wanted(best), -half, half))
+        at = float(np.clip(wanted(best)[0], -half, half))
     taken(best).append((at - extents[0] / 2, at + extents[0] / 2))
     turn = ppose.yaw + best.quarter * math.pi / 2
-    local = np.array([at, 0.0])
+    # front to back too: where it was seen, inside the space (a deeper shelf than the photo's keeps its books
+    # at the back, where they were, not in the middle)
+    depth_room = max(best.extents[1] - extents[1], 0.0) / 2
+    local = np.array([at, float(np.clip(wanted(best)[1], -depth_room, depth_room))])
     middle = (item.lo[:2] + item.hi[:2]) / 2 * pose.scale[:2]
     pose.yaw = turn
     pose.position[:2] = world_centre(best)[:2] + rot2(turn) @ (local - middle)

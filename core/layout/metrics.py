@@ -22,7 +22,7 @@ import numpy as np
 from ..config import LayoutSettings
 from ..schema import Layout, Relation
 from .collision import BvhCollisionWorld
-from .geometry import Pose, footprint, wrap_angle
+from .geometry import Pose, clip_convex, footprint, polygon_area, wrap_angle
 from .assets import catalogue_assets
 from .problem import LayoutProblem, problem_from_layout
 from .state import SolveState
@@ -165,43 +165,6 @@ def box_iou(a: tuple[np.ndarray, float, float], b: tuple[np.ndarray, float, floa
     va, vb = polygon_area(a[0]) * (a[2] - a[1]), polygon_area(b[0]) * (b[2] - b[1])
     union = va + vb - inter
     return float(inter / union) if union > 1e-12 else 0.0
-
-
-def polygon_area(poly: np.ndarray) -> float:
-    if len(poly) < 3:
-        return 0.0
-    x, y = poly[:, 0], poly[:, 1]
-    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
-
-
-def clip_convex(subject: np.ndarray, clip: np.ndarray) -> np.ndarray:
-    """Sutherland–Hodgman: the part of convex ``subject`` inside convex ``clip`` (both counter-clockwise)."""
-    out = [np.asarray(p, dtype=float) for p in subject]
-    for i in range(len(clip)):
-        a, b = clip[i], clip[(i + 1) % len(clip)]
-        edge = b - a
-        inside = lambda p: edge[0] * (p[1] - a[1]) - edge[1] * (p[0] - a[0]) >= -1e-12  # noqa: E731
-        points, out = out, []
-        for j in range(len(points)):
-            p, q = points[j], points[(j + 1) % len(points)]
-            if inside(q):
-                if not inside(p):
-                    out.append(_cross_point(p, q, a, b))
-                out.append(q)
-            elif inside(p):
-                out.append(_cross_point(p, q, a, b))
-        if not out:
-            return np.zeros((0, 2))
-    return np.array(out)
-
-
-def _cross_point(p: np.ndarray, q: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    d1, d2 = q - p, b - a
-    denom = d1[0] * d2[1] - d1[1] * d2[0]
-    if abs(denom) < 1e-15:
-        return q
-    t = ((a[0] - p[0]) * d2[1] - (a[1] - p[1]) * d2[0]) / denom
-    return p + t * d1
 
 
 def iou_3d(ctx: MetricContext, gt: MetricContext) -> float:

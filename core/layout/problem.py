@@ -171,7 +171,7 @@ def relation_of(obj: Any, assets_of: dict[str, AssetRecord],
 
 
 WALL_FIT_TOL_M = 0.12  # a fitted asset whose back is farther than this from a wall was not standing against it …
-WALL_FIT_TOL_ON_M = 0.04  # … and for one resting on another object, farther than this: it stands where it was
+WALL_FIT_TOL_ON_M = 0.02  # … and for one resting on another object, farther than this: it stands where it was
                           # seen on its support (a TV's foot in the middle of its stand, a few cm off the wall)
 
 

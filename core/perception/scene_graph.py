@@ -17,7 +17,9 @@ Rules, in our own words from the paper's scene-graph definition:
   pendant's cord is too thin to show in depth, so its box rarely reaches the ceiling;
 * **groups** are objects with the same label and similar sizes (identical chairs, twin lamps);
 * **facing** pairs chairs with the nearest table and sofas with a TV;
-* support **cycles are broken** by putting the lowest member of the cycle on the floor.
+* support **cycles are broken** by putting the lowest member of the cycle on the floor;
+* an object well above the floor with nothing plausible under it and no way to hang keeps **no support**
+  (it stays where seen, with a note: its support was most likely missed by the detector).
 """
 from __future__ import annotations
 
@@ -162,6 +164,10 @@ def _geometric_relations(obj: SceneObject, items: list[Item], walls: list[Plane]
         obj.support, obj.hanging_on_wall = obj.against_walls[0], True
     elif bottom > HANGING_BOTTOM_M and rules.may_hang(obj.label, "ceiling"):
         obj.support, obj.hanging_from_ceiling = "ceiling", True
+    elif bottom > FLOOR_REACH_M:  # a table lamp whose table the detector missed: neither the floor nor in the air
+        obj.support = None
+        obj.notes.append(f"support: nothing detected under it (bottom {bottom:.2f} m up): left where the photo shows "
+                         "it, floating; what it stands on was probably not detected (add it, or move this object)")
     elif bottom > SUPPORT_TOLERANCE_M:
         obj.notes.append(f"support: nothing plausible under it (bottom {bottom:.2f} m up); left on the floor")
 

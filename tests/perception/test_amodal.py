@@ -126,6 +126,31 @@ def test_a_mask_stopping_a_few_pixels_short_of_the_border_is_still_cut_by_it():
     assert image_sides(mask, depth).hidden("bottom") is None
 
 
+def test_a_wardrobe_seen_as_a_strip_at_the_frame_stands_square_with_the_walls():
+    # 7 columns of it at the left edge: its noisy faces point anywhere, the room's axes are the better guess
+    wardrobe = SyntheticBox((-2.2, 1.3, 1.0), (1.2, 0.6, 2.0))
+    _, k, _, depth, obj, est = _scene([wardrobe], pos=(0.0, -0.6, 1.5), pitch=-10.0)
+    mask = obj == 0
+    assert 0 < mask.any(axis=0).sum() < 10
+    for seed in range(3):
+        noisy = (depth * (1 + np.random.default_rng(seed).normal(0, 0.01, depth.shape))).astype(np.float32)
+        ob = object_box(mask, noisy, k, est.world_from_camera, planes=est.planes, floor_standing=True,
+                        label="wardrobe", prior=_prior(1.2, 0.6, 2.0))
+        assert abs((np.degrees(ob.box.yaw) + 45) % 90 - 45) < 1.0
+    assert any("square with the walls" in n for n in ob.notes)
+
+
+def test_a_lamp_whose_table_was_not_detected_is_not_stretched_to_the_floor():
+    lamp = SyntheticBox((0.0, 1.6, 0.85), (0.3, 0.3, 0.5))
+    table = SyntheticBox((0.0, 1.45, 0.3), (0.6, 0.6, 0.6))  # hides the lamp's foot; the detector missed it
+    _, k, _, depth, obj, est = _scene([lamp, table], pos=(0.0, -0.6, 1.0), pitch=-5.0)
+    ob = object_box(obj == 0, depth, k, est.world_from_camera, planes=est.planes, label="table lamp",
+                    prior=_prior(0.3, 0.3, 0.5))
+    assert ob.open_faces.get("bottom", "").startswith("hidden behind")
+    assert _bottom(ob.box) == pytest.approx(0.6, abs=0.04) and ob.box.size[2] == pytest.approx(0.5, abs=0.06)
+    assert any("not extended to the floor" in n and "not detected" in n for n in ob.notes)
+
+
 def test_a_neighbour_behind_inside_the_same_mask_is_trimmed_by_the_class_size():
     bed = SyntheticBox((0.0, 2.0, 0.3), (1.6, 2.0, 0.6))
     behind = SyntheticBox((1.8, 2.9, 0.45), (1.6, 0.4, 0.9))  # a dresser behind and beside it

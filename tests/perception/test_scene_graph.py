@@ -131,11 +131,12 @@ def test_detections_file_validation(tmp_path):
 def test_support_test_allows_for_the_unseen_back_of_a_front_only_box():
     table = _item("table_0", "table", (0, 1.0, 0.375), (1.2, 0.02, 0.75))  # only its front face was measured
     vase = _item("vase_0", "vase", (0, 1.35, 0.9), (0.2, 0.02, 0.3))
-    assert build_scene_graph([table, vase], WALLS).by_id()["vase_0"].support == "floor"  # not over the front face
+    # not over the front face: nothing under it, so it keeps no support (stays where seen, with a note)
+    assert build_scene_graph([table, vase], WALLS).by_id()["vase_0"].support is None
     graph = build_scene_graph([table, vase], WALLS, camera_xy=(0.0, -0.5))
     assert graph.by_id()["vase_0"].support == "table_0"
     behind_camera = build_scene_graph([table, vase], WALLS, camera_xy=(0.0, 3.0))  # seen from the other side
-    assert behind_camera.by_id()["vase_0"].support == "floor"
+    assert behind_camera.by_id()["vase_0"].support is None
 
 
 def test_a_high_object_with_nothing_below_hangs_from_the_ceiling_even_when_no_ceiling_was_seen():

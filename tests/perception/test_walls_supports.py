@@ -128,7 +128,7 @@ def test_a_floor_object_is_never_hung_because_its_bottom_is_hidden():
     assert g["painting_0"].hanging_on_wall and g["painting_0"].support == "wall_0"
     vase = build_scene_graph([_item("vase_0", "vase", (0.0, 2.0, 0.85), (0.2, 0.2, 0.3))], PLANES).by_id()["vase_0"]
     assert vase.box.size[2] == pytest.approx(0.3)  # nothing under it: not stretched a metre down to the floor
-    assert any("nothing plausible under it" in n for n in vase.notes)
+    assert vase.support is None and any("nothing detected under it" in n for n in vase.notes)  # left where seen
 
 
 def test_vlm_answers_that_break_the_support_rules_are_refused_with_a_note():
