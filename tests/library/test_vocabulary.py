@@ -66,6 +66,15 @@ def test_issue_examples_and_their_classes(published: Vocabulary) -> None:
 
 
 @needs_published
+def test_a_dresser_with_its_mirror_is_a_piece_of_furniture_not_a_flat_mirror(published: Vocabulary) -> None:
+    # SUN RGB-D's "dresser_mirror" box runs from the floor to the mirror's top: one vanity, not a wall mirror
+    for label in ("dresser mirror", "dresser_mirror", "mirrored dresser"):
+        m = published.lookup(label)
+        assert m is not None and m.class_name == "Vanity_table", (label, m)
+    assert published.lookup("mirror").class_name == "Mirror"
+
+
+@needs_published
 def test_forms_of_one_name_meet(published: Vocabulary) -> None:
     for label in ("Multi_person_sofa", "multi-person sofas", "MULTI PERSON SOFA", "多人沙发"):
         m = published.lookup(label)
