@@ -8,18 +8,8 @@ import bpy
 from ..core.errors import ImaginariumError
 from ..imaginarium_addon import layout_props as lp
 from ..imaginarium_addon import layout_session
+from ..imaginarium_addon.run_state import active_run
 from .common import fail
-
-
-def active_run(context: bpy.types.Context) -> bpy.types.Collection | None:
-    """The run of the active object, else the only run in the scene."""
-    obj = context.active_object
-    coll = layout_session.run_collection_of(obj) if obj is not None else None
-    if coll is not None:
-        return coll
-    runs = [c for c in bpy.data.collections if c.get(lp.ROLE) == "run"
-            and c.name in {x.name for x in context.scene.collection.children_recursive}]
-    return runs[0] if len(runs) == 1 else None
 
 
 def poll_run(cls: type, context: bpy.types.Context) -> bool:

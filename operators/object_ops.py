@@ -98,34 +98,6 @@ class IMAGINARIUM_OT_reoptimise_around(bpy.types.Operator):
         return {"FINISHED"}
 
 
-_removed_memo: dict[str, tuple[float, list[dict[str, str]]]] = {}
-
-
-def removed_in_run(coll: bpy.types.Collection | None) -> list[dict[str, str]]:
-    """Objects of the run kept but not placed (the VLM's keep = false, absorbed by a composite…), for the panel.
-
-    Read from the run's observation.json, re-read only when that file changed (the panel draws often).
-    """
-    if coll is None or not coll.get(layout_session.RUN_DIR):  # no run folder: never a stray ./observation.json
-        return []
-    path = Path(coll[layout_session.RUN_DIR]) / "observation.json"
-    try:
-        stamp = path.stat().st_mtime_ns
-    except OSError:
-        return []
-    cached = _removed_memo.get(str(path))
-    if cached is None or cached[0] != stamp:
-        from ..core.perception.verdicts import removed_objects
-        from ..core.schema import Observation
-
-        try:
-            cached = (stamp, removed_objects(Observation.load(path)))
-        except ImaginariumError:  # a damaged run folder: the panel still draws; Restore reports it
-            cached = (stamp, [])
-        _removed_memo[str(path)] = cached
-    return cached[1]
-
-
 def restore_removed(coll: bpy.types.Collection, object_id: str) -> None:
     """Put a removed object back: clear its ``removed`` in observation.json, place it, re-solve around it.
 

@@ -45,7 +45,7 @@ class IMAGINARIUM_PT_layout(bpy.types.Panel):
 def _draw_conflicts(layout: bpy.types.UILayout, context: bpy.types.Context) -> None:
     """The artist's objects the room swallowed, each said once, and one button to hide them."""
     from ..imaginarium_addon import scene_conflicts
-    from ..operators.layout_ops import active_run
+    from ..imaginarium_addon.run_state import active_run
 
     coll = active_run(context)
     conflicts = scene_conflicts.recorded(coll) if coll is not None else []

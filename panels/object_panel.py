@@ -5,7 +5,7 @@ import bpy
 
 from ..imaginarium_addon import layout_props as lp
 from ..imaginarium_addon import layout_session
-from ..operators.object_ops import removed_in_run
+from ..imaginarium_addon.run_state import removed_in_run
 
 
 class IMAGINARIUM_PT_selected_object(bpy.types.Panel):

@@ -37,6 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core.geometry.boxes2d import box_iou_2d_one  # noqa: E402
 from core.layout.geometry import clip_convex, polygon_area  # noqa: E402  (the layout metrics' own overlap)
 
 FLOOR_OBJECT_M = 0.15   # a true box whose bottom is this close to the floor stands on it
@@ -161,18 +162,10 @@ def naive_baseline(frame: dict) -> list[dict]:
     return out
 
 
-def _box2d_iou(a: Any, b: Any) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def _match(box2d: Any, candidates: list[tuple[str, Any]]) -> str | None:
     """Our object whose 2D box is the true one (the bench feeds the true boxes, so they coincide)."""
-    best = max(candidates, key=lambda c: _box2d_iou(box2d, c[1]), default=None)
-    return best[0] if best is not None and _box2d_iou(box2d, best[1]) > 0.5 else None
+    best = max(candidates, key=lambda c: box_iou_2d_one(box2d, c[1]), default=None)
+    return best[0] if best is not None and box_iou_2d_one(box2d, best[1]) > 0.5 else None
 
 
 # ---- runs -----------------------------------------------------------------------------------------------------

@@ -10,15 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping, Sequence
 
+from ..geometry.boxes2d import box_iou_2d_one
 from ..schema import Layout, Observation
-
-
-def box_iou_2d(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def pair_by_boxes(observation: Observation, gt_boxes: Mapping[str, Sequence[float]],
@@ -29,7 +22,7 @@ def pair_by_boxes(observation: Observation, gt_boxes: Mapping[str, Sequence[floa
         if obj.detection is None:
             continue
         for gt_id, box in gt_boxes.items():
-            iou = box_iou_2d(obj.detection.box, box)
+            iou = box_iou_2d_one(obj.detection.box, box)
             if iou >= min_iou:
                 scored.append((-iou, obj.id, gt_id))
     pairs: dict[str, str] = {}

@@ -58,6 +58,7 @@ class FitParams:
     free_space_rel: float = 0.015    # … plus this fraction of its depth (depth noise grows with distance)
     scale_sigma: float = 1.0         # log-scale prior on observed axes (weak: the points decide)
     hidden_sigma: float = 0.15       # log-scale prior on the axis along the view (the unseen depth)
+    depth_spread: float = 0.03       # a measured extent along the view counts this share of the distance shorter
     centre_sigma_m: float = 0.3      # footprint-centre prior around the observed box's centre
     hypothesis_weight: float = 0.5   # cost of a hypothesis with confidence c: weight * (1 - c)
     box_weight: float = 1.0          # cost of disagreeing with perception's box: weight * (1 - footprint IoU)
@@ -327,12 +328,18 @@ def fit_pose(points: np.ndarray, surface: Surface, view: FitView, hypotheses: li
     limit = math.log(max(float(max_change), 1.0))
     fwd = view.horizontal_view_dir(np.median(pts, axis=0))
     begun = []
+    distance = float(np.median(view.project(pts)[2]))
     for hyp in dedupe(hypotheses):
-        prior_s = prior_scale(asset_size, observed_in_asset_axes(observed_size, observed_yaw, hyp.yaw), strategy,
-                              max_change)
+        deep = int(np.argmax(np.abs(rot_z(hyp.yaw)[:2, :2].T @ fwd)))  # the asset axis nearest the view
+        observed = observed_in_asset_axes(observed_size, observed_yaw, hyp.yaw)
+        if observed is not None:
+            # an extent along the view is a difference of two noisy depths: it comes out longer than it is
+            observed = observed.copy()
+            observed[deep] = max(observed[deep] - params.depth_spread * distance, 0.0)
+        prior_s = prior_scale(asset_size, observed, strategy, max_change)
         sigma = np.full(3, params.scale_sigma)
         if strategy in ("ALIGNED_ANISOTROPIC", "SORTED_ANISOTROPIC"):  # the hidden axis scales on its own
-            sigma[int(np.argmax(np.abs(rot_z(hyp.yaw)[:2, :2].T @ fwd)))] = params.hidden_sigma
+            sigma[deep] = params.hidden_sigma
         prior = _Prior(np.log(prior_s), sigma, -limit, limit,
                        None if observed_center is None else np.asarray(observed_center, dtype=float)[:2],
                        params.centre_sigma_m)

@@ -22,23 +22,13 @@ import numpy as np
 
 from ..config import DetectionSettings
 from ..errors import MissingWeightsError
+from ..geometry.boxes2d import box_iou_2d
 from .protocols import RawDetection
 
 HUB_ID = "IDEA-Research/grounding-dino-base"
 
 
 _LOADED: dict[tuple[str, str], tuple[Any, Any]] = {}  # (folder, device) → (model, processor)
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU matrix between (N, 4) and (M, 4) xyxy boxes."""
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = lambda r: (r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1])  # noqa: E731
-    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float = 0.5) -> list[int]:
@@ -48,7 +38,7 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float = 0.5) -> list[int]:
         i = order.pop(0)
         keep.append(int(i))
         if order:
-            ious = box_iou(boxes[[i]], boxes[order])[0]
+            ious = box_iou_2d(boxes[[i]], boxes[order])[0]
             order = [j for j, v in zip(order, ious) if v <= iou]
     return keep
 

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..geometry.boxes2d import box_iou_2d_one
 from .protocols import RawDetection
 
 OFF_PLANE_M = 0.08        # farther than this from every room plane: something stands there
@@ -39,14 +40,6 @@ class SecondLookHit:
     @property
     def note(self) -> str:
         return f"found on a second look ({self.reason})"
-
-
-def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def uncovered_regions(plane_distance: np.ndarray, covered: np.ndarray, *, off_plane_m: float = OFF_PLANE_M,
@@ -89,7 +82,7 @@ def _shift(det: RawDetection, crop: Sequence[int], shape: tuple[int, int]) -> Ra
 def _new(found: list[RawDetection], existing: list[RawDetection]) -> list[RawDetection]:
     out: list[RawDetection] = []
     for d in sorted(found, key=lambda d: -d.score):
-        if any(box_iou(d.box, e.box) >= DUPLICATE_IOU for e in existing + out):
+        if any(box_iou_2d_one(d.box, e.box) >= DUPLICATE_IOU for e in existing + out):
             continue
         out.append(d)
     return out

@@ -83,7 +83,20 @@ def refine_size(obj: SceneObject, size_prior: SizePrior | None) -> str:
 
 
 def size_prior_from_records(records: Iterable[Any], vocabulary: Any) -> SizePrior:
-    """label → (median size of the label's class's assets, where it came from), via the vocabulary."""
+    """label → (median size of the label's class's assets, where it came from), via the vocabulary.
+
+    Why this is not :class:`core.library.priors.SizePriors` (which the 3D boxes use): a
+    ``plausible_size = false`` verdict *replaces* a measured box, so it may only take a size from
+    assets this library can place. Here a label answers only when the library vocabulary resolves
+    it, and then from that exact class (its ``class_name`` when the match is specific, else its
+    ``retrieval_class``), as the raw median of every asset; otherwise None, and the asset's own size
+    decides. ``SizePriors`` serves amodal completion instead, where any reasonable size beats none:
+    it merges class and retrieval class by normalised name, drops assets 4× off their class median,
+    rounds to 0.1 mm, and falls back to the shipped table, typical household sizes and text
+    similarity. The two disagree on 121 of the 587 class names of the published catalogue, so
+    routing this through ``SizePriors`` would change the sizes the pipeline writes; unify them only
+    as a measured change.
+    """
     by_class: dict[str, list[tuple[float, ...]]] = {}
     by_ret: dict[str, list[tuple[float, ...]]] = {}
     for r in records:
