@@ -175,3 +175,12 @@ def test_boxes_share_depth_regions_fairly():
         assert (m & truth).sum() >= 0.8 * truth.sum(), f"object {i} lost its pixels"  # silhouette pixels may go
         assert (m & ~truth).sum() <= 0.05 * m.sum(), f"object {i} took other pixels"
     assert not (masks[0] & masks[2]).any()
+
+
+def test_a_table_lamp_by_a_wall_whose_table_was_missed_is_not_hung_on_the_wall():
+    # its back 5 cm from wall_0 and 0.6 m up, nothing detected under it: a lamp does not hang, it stays where seen
+    lamp = build_scene_graph([_item("lamp_0", "table lamp", (0.0, 3.8, 0.85), (0.3, 0.3, 0.5))], PLANES).by_id()["lamp_0"]
+    assert not lamp.hanging_on_wall and lamp.support is None
+    assert lamp.box.center[2] == pytest.approx(0.85)
+    clock = build_scene_graph([_item("clock_0", "clock", (0.0, 3.97, 1.9), (0.3, 0.05, 0.3))], PLANES).by_id()["clock_0"]
+    assert clock.hanging_on_wall and clock.support == "wall_0"  # a clock on a wall does hang
