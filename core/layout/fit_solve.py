@@ -38,7 +38,7 @@ STRATEGY_AXES = {  # log-scale parameters → per-axis log-scales (x, y, z)
     "ALIGNED_ANISOTROPIC": np.eye(3),
     "SORTED_ANISOTROPIC": np.eye(3),
 }
-START_GATE = (2.5, 0.5)   # hypotheses whose best start costs more than a * best + b are not solved
+START_GATE = (1.8, 0.3)   # hypotheses whose best start costs more than a * best + b are not solved
 FREE_SPACE_HUBER_M = 0.1  # free-space corrections count quadratically up to this, then linearly …
 FREE_SPACE_CAP_M = 1.0    # … up to this, then no more: a point seen through a gap or a wrong asset costs a bounded
                           # amount, while a broad violation keeps its full pull
