@@ -171,8 +171,8 @@ def relation_of(obj: Any, assets_of: dict[str, AssetRecord],
 
 
 WALL_FIT_TOL_M = 0.12  # a fitted asset whose back is farther than this from a wall was not standing against it …
-WALL_FIT_TOL_ON_M = 0.02  # … and for one resting on another object, farther than this: it stands where it was
-                          # seen on its support (a TV's foot in the middle of its stand, a few cm off the wall)
+WALL_FIT_TOL_ON_M = 0.02  # … and for one resting on another object (or on nothing detected), farther than this:
+                          # it stands where it was seen (a TV's foot in the middle of its stand, off the wall)
 
 
 def walls_near_fit(start: Pose, asset: AssetRecord, walls: list[str], planes: list[Any],
@@ -287,9 +287,11 @@ def build_problem(observation: Observation, candidates: CandidateSet, catalogue:
         else:
             yaw = obj.box.yaw if obj.box is not None else 0.0
         relation, parent, walls = relation_of(obj, chosen, boxes)
-        if start is not None and walls and relation in (Relation.AGAINST_WALL, Relation.ON, Relation.FLOOR):
+        if start is not None and walls and relation in (Relation.AGAINST_WALL, Relation.ON, Relation.FLOOR,
+                                                        Relation.FREE):
             walls, dropped = walls_near_fit(start, asset, walls, observation.planes,
-                                            WALL_FIT_TOL_ON_M if relation == Relation.ON else WALL_FIT_TOL_M)
+                                            WALL_FIT_TOL_ON_M if relation in (Relation.ON, Relation.FREE)
+                                            else WALL_FIT_TOL_M)
             own.extend(dropped)
             if relation == Relation.AGAINST_WALL and not walls:
                 relation = Relation.FLOOR

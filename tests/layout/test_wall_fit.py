@@ -71,3 +71,21 @@ def test_a_tv_on_its_stand_stays_where_it_was_fitted_a_few_centimetres_off_the_w
     assert tv.transform[1][3] == pytest.approx(tv_y, abs=0.01)  # not pushed 8 cm back onto the wall
     assert any("not snapped to wall_0" in n for n in tv.notes)
     assert layout.by_id()["stand"].transform[1][3] == pytest.approx(stand_y, abs=0.01)
+
+
+def test_a_lamp_with_no_support_detected_stays_where_it_was_fitted_off_the_wall() -> None:
+    from imaginarium.core.layout import build_problem, solve
+
+    from .helpers import HALF, asset, obj, scene
+
+    assets = {"lamp": asset("lamp", (0.3, 0.3, 0.5))}
+    lamp_y = HALF - 0.15 - 0.12  # its back 12 cm from wall_0, 0.6 m up on a table the detector missed
+    objects = [obj("lamp", (0.0, lamp_y, 0.85), (0.3, 0.3, 0.5), support=None, against_walls=["wall_0"])]
+    observation, cands = scene(objects, {"lamp": "lamp"})
+    cands.candidates[0].fit = {"asset_id": "lamp", "transform": [[1, 0, 0, 0.0], [0, 1, 0, lamp_y], [0, 0, 1, 0.6],
+                                                                 [0, 0, 0, 1]],
+                               "scale": [1.0, 1.0, 1.0], "residual_m": 0.01, "source": "fit", "yaw_source": "box",
+                               "inliers": 1.0}
+    lamp = solve(build_problem(observation, cands, assets)).by_id()["lamp"]
+    assert lamp.relation == "free"
+    assert lamp.transform[1][3] == pytest.approx(lamp_y, abs=0.01) and lamp.transform[2][3] == pytest.approx(0.6)
