@@ -29,6 +29,7 @@ NORMALS_MAX_POINTS = 15000
 FLOOR_BELOW_MAX = 0.03  # the floor: at most this share of all points lie below it
 WALL_MIN_WIDTH_M = 2.5  # narrower planes with room behind their ends are furniture faces, wider ones walls
 WALL_IN_ONE_BOX = 0.6  # a plane this much inside one detection's box is that object's face
+MIN_CEILING_SPREAD_M = 0.3  # a ceiling, seen from above, is at least this wide across its longest direction
 
 
 @dataclass
@@ -152,7 +153,8 @@ def estimate_room(depth: np.ndarray, k: Intrinsics, *, floor_mask: np.ndarray | 
             fit = _orient_towards_origin(_full_inliers(fit, pts, thr))
             fit.inliers &= ~used
             beyond = np.mean(fit.signed_distance(pts) < -4 * thr)
-            if fit.normal @ up < 0 and beyond < 0.03 and fit.count >= min_ceiling:
+            if fit.normal @ up < 0 and beyond < 0.03 and fit.count >= min_ceiling \
+                    and _spread_across(pts[fit.inliers], up) >= MIN_CEILING_SPREAD_M:
                 ceiling = fit
 
     # Manhattan frame on the floor: +Y is the axis direction closest to the viewing direction.
@@ -389,3 +391,21 @@ def _level_fallback(label_map: np.ndarray, stride: int, notes: list[str]) -> Roo
     m[:3, 3] = (0.0, 0.0, ASSUMED_HEIGHT_M)
     planes = [Plane("floor", "floor", (0.0, 0.0, 1.0), 0.0)]
     return RoomEstimate(m, planes, ASSUMED_HEIGHT_M, "assumed", label_map, stride, notes)
+
+
+def _spread_across(points: np.ndarray, up: np.ndarray) -> float:
+    """How wide a set of points is, seen from above, across its longest direction (5–95 % range, metres).
+
+    Why: the top rows of a tilted photo that sees no ceiling fall on the back wall along a slanted
+    line, and a plane through that line tilted towards the horizontal fits them as well as a ceiling
+    would. A ceiling, even a thin strip of it at the frame's top, recedes from the camera and so
+    spreads in both horizontal directions; a line of wall pixels does not.
+    """
+    if len(points) < 3:
+        return 0.0
+    flat = points - np.outer(points @ up, up)
+    flat = flat - flat.mean(axis=0)
+    _, _, vt = np.linalg.svd(flat[:: max(1, len(flat) // 2000)], full_matrices=False)
+    across = flat @ vt[1]
+    lo, hi = np.percentile(across, [5, 95])
+    return float(hi - lo)

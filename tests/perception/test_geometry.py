@@ -117,6 +117,20 @@ def test_ceiling_found_when_visible_and_labelled_floor_used():
     assert (est.label_map == 1).any() and (est.label_map >= 2).any()
 
 
+def test_a_tilted_photo_that_sees_no_ceiling_finds_none_in_the_top_rows_of_the_wall():
+    # pitched down 15° and rolled 5°: the top rows fall on the back wall along a slanted line, which a
+    # near-horizontal plane fits; it is not a ceiling (it would push pictures and shelves down a metre)
+    room = SyntheticRoom()
+    k = intrinsics_from_fov(320, 240, 65)
+    pose = look_pose((0.3, 0.0, 1.5), yaw_deg=8.0, pitch_deg=-15.0)
+    a = math.radians(5.0)
+    pose[:3, :3] = pose[:3, :3] @ np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]])
+    depth, surface, _ = render_depth(room, k, pose)
+    assert not (surface == 1).any()  # the ceiling is out of view
+    depth = (depth * (1 + np.random.default_rng(0).normal(0, 0.01, depth.shape))).astype(np.float32)
+    assert estimate_room(depth, k, floor_mask=surface == 0).plane("ceiling") is None
+
+
 def test_big_table_in_the_lower_image_is_not_taken_for_the_floor():
     table = SyntheticBox((0.0, 1.2, 0.375), (2.6, 1.4, 0.75))
     room, k, pose, depth, surface, obj = _scene(boxes=[table], pitch=-30.0, yaw=0.0)
