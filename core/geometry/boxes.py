@@ -176,6 +176,11 @@ def object_box(mask: np.ndarray, depth: np.ndarray, k: Intrinsics, world_from_ca
     gap = max(0.03, 3.0 * pixel_m)
     ext = Extents(yaw, list(_robust_range(c * world[:, 0] + s * world[:, 1], gap)),
                   list(_robust_range(-s * world[:, 0] + c * world[:, 1], gap)), list(_robust_range(world[:, 2], gap)))
+    lowered = _lower_to_thin_parts(ext, mask, depth, k, world_from_camera, float(np.median(zz)))
+    if lowered is not None:
+        notes.append(f"bottom lowered from {ext.z[0]:.2f} m to {lowered:.2f} m: a thin part the mask shows (a "
+                     "lamp's stem, a vase's foot) was too narrow to measure among the object's inner pixels")
+        ext.z[0] = lowered
     visible = ext.box()
     vis = image_sides(mask, depth)
     faces = open_faces(ext, vis, world_from_camera, k)
@@ -183,7 +188,7 @@ def object_box(mask: np.ndarray, depth: np.ndarray, k: Intrinsics, world_from_ca
     extended_to = None
     if floor_standing:
         extended_to = "floor" if ext.z[0] > 0.03 else None
-    elif hidden and ext.z[0] > 0.03:
+    elif hidden and ext.z[0] > 0.03 and lowered is None:  # (a foot found under it is its bottom)
         box0 = ext.box()
         cx, cy = box0.center[:2]
         below = [sup for sup in (supports or []) if sup.top <= ext.z[0] + 0.05 and sup.covers(cx, cy)]
@@ -390,6 +395,38 @@ def _robust_range(values: np.ndarray, gap: float, q: float = 1.0) -> tuple[float
     big = np.flatnonzero(steps[hi_i:] > gap)
     hi = v[hi_i + big[0]] if len(big) else v[-1]
     return float(lo), float(hi)
+
+
+def _lower_to_thin_parts(ext: Extents, mask: np.ndarray, depth: np.ndarray, k: Intrinsics,
+                         world_from_camera: np.ndarray, median_depth: float) -> float | None:
+    """A lower bottom where the whole mask (not its eroded inside) reaches lower at the object's own depth.
+
+    Why: the mask is eroded before measuring, to drop pixels bleeding over its outline; a table
+    lamp's stem is one or two pixels wide and vanishes with it, and a small foot with it, so the lamp
+    was measured as its shade alone and floated 30 cm above its table. Mask pixels below the box, at
+    about the object's depth and near its footprint, are the object itself. Returns the new bottom
+    height, or None.
+    """
+    vs, us = np.nonzero(mask & np.isfinite(depth) & (depth > 1e-3))
+    if len(vs) < 3:
+        return None
+    z = depth[vs, us].astype(np.float64)
+    near = np.abs(z - median_depth) < max(0.15, 0.05 * median_depth)
+    vs, us, z = vs[near], us[near], z[near]
+    if len(z) < 3:
+        return None
+    sx, sy = k.width / depth.shape[1], k.height / depth.shape[0]
+    cam = np.stack([((us + 0.5) * sx - k.cx) / k.fx * z, ((vs + 0.5) * sy - k.cy) / k.fy * z, z], axis=1)
+    world = to_world(cam, world_from_camera)
+    c, s = math.cos(ext.yaw), math.sin(ext.yaw)
+    u, v = c * world[:, 0] + s * world[:, 1], -s * world[:, 0] + c * world[:, 1]
+    margin = 0.3  # only the front faces were measured: the foot may stand behind the shade's front
+    under = ((u > ext.x[0] - margin) & (u < ext.x[1] + margin) & (v > ext.y[0] - margin) & (v < ext.y[1] + margin)
+             & (world[:, 2] < ext.z[0]))
+    if under.sum() < 3:
+        return None
+    bottom = max(float(np.percentile(world[under, 2], 2)), 0.0)
+    return bottom if bottom < ext.z[0] - 0.03 else None
 
 
 def _sliver(xy: np.ndarray, yaw: float, prior: Any) -> bool:

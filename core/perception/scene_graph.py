@@ -37,6 +37,7 @@ SUPPORT_TOLERANCE_M = 0.12
 HANGING_BOTTOM_M = 1.2  # nothing stands this high with nothing under it: it must hang
 WALL_DISTANCE_M = 0.30  # only front faces are seen: the true back is often ~this much further
 FLAT_HEIGHT_M = 0.05
+CONTAINER_MARGIN_M = 0.1  # a book may stand this far outside its shelf's measured footprint
 FLOOR_REACH_M = 0.25  # an object said to be on the floor is stretched down to it from at most this high
 FACING_RULES: dict[str, tuple[str, ...]] = {
     "chair": ("table", "dining table", "desk"), "armchair": ("coffee table", "table", "tv"),
@@ -175,7 +176,10 @@ def _geometric_relations(obj: SceneObject, items: list[Item], walls: list[Plane]
 def _container(obj: SceneObject, items: list[Item], camera_xy: tuple[float, float] | None,
                rules: SupportRules) -> Item | None:
     """The object whose box holds ``obj``'s (centre over its footprint, bottom and top within its height,
-    much smaller than it) and that may hold such a thing (shelves, cabinets); the smallest if several."""
+    much smaller than it) and that may hold such a thing (shelves, cabinets); the smallest if several.
+
+    The footprint counts ``CONTAINER_MARGIN_M`` wider: a shelf's front is a thin frame that the
+    measurement often loses, so its box starts at the back panel and the books stand in front of it."""
     box = obj.box
     if box is None:
         return None
@@ -183,7 +187,7 @@ def _container(obj: SceneObject, items: list[Item], camera_xy: tuple[float, floa
     found = [it for it in items if it.id != obj.id and it.box is not None
              and it.box.size[2] > 2.5 * box.size[2]
              and _bottom(it.box) - SUPPORT_TOLERANCE_M <= bottom and top <= _top(it.box) - 0.02
-             and footprint_contains(it.box, box.center[0], box.center[1], 0.02, camera_xy)
+             and footprint_contains(it.box, box.center[0], box.center[1], CONTAINER_MARGIN_M, camera_xy)
              and rules.plausibility(obj.label, it.id, it.label) > 0.05]
     return min(found, key=lambda it: float(np.prod(it.box.size))) if found else None
 

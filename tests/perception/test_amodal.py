@@ -151,6 +151,21 @@ def test_a_lamp_whose_table_was_not_detected_is_not_stretched_to_the_floor():
     assert any("not extended to the floor" in n and "not detected" in n for n in ob.notes)
 
 
+def test_a_lamp_measured_through_its_thin_stem_reaches_down_to_its_foot():
+    # a shade on a 1.2 cm stem (under a pixel: not in the mask at all) and a 3 cm foot, on a table; the
+    # foot's few pixels vanish when the mask is eroded
+    shade = SyntheticBox((0.0, 2.2, 1.05), (0.3, 0.3, 0.2))
+    stem = SyntheticBox((0.0, 2.2, 0.78), (0.012, 0.012, 0.34))
+    foot = SyntheticBox((0.0, 2.2, 0.615), (0.16, 0.16, 0.03))
+    table = SyntheticBox((0.0, 2.2, 0.3), (0.6, 0.6, 0.6))
+    _, k, _, depth, obj, est = _scene([shade, stem, foot, table], pos=(0.0, -1.2, 1.3), pitch=-10.0)
+    lamp = (obj == 0) | (obj == 1) | (obj == 2)
+    ob = object_box(lamp, depth, k, est.world_from_camera, planes=est.planes, label="table lamp",
+                    prior=_prior(0.3, 0.3, 0.5))
+    assert _bottom(ob.box) == pytest.approx(0.6, abs=0.04)  # its foot on the table top, not the shade's bottom
+    assert any("thin part" in n for n in ob.notes) and not any("not extended" in n for n in ob.notes)
+
+
 def test_a_neighbour_behind_inside_the_same_mask_is_trimmed_by_the_class_size():
     bed = SyntheticBox((0.0, 2.0, 0.3), (1.6, 2.0, 0.6))
     behind = SyntheticBox((1.8, 2.9, 0.45), (1.6, 0.4, 0.9))  # a dresser behind and beside it

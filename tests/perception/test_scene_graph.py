@@ -146,3 +146,13 @@ def test_a_high_object_with_nothing_below_hangs_from_the_ceiling_even_when_no_ce
     g = build_scene_graph([pendant, low], no_ceiling).by_id()
     assert g["lamp_0"].support == "ceiling" and g["lamp_0"].hanging_from_ceiling
     assert g["stool_0"].support == "floor" and not g["stool_0"].hanging_from_ceiling
+
+
+def test_books_in_front_of_a_shelf_measured_from_its_back_panel_are_inside_it():
+    # the shelf's thin front frame was lost: its box is the back panel's 15 cm; the books stand 6 cm in front
+    shelf = _item("bookshelf_0", "bookshelf", (0.0, 3.83, 0.92), (0.8, 0.15, 1.84))
+    books = _item("books_0", "books", (0.1, 3.69, 0.2), (0.15, 0.11, 0.3))
+    vase = _item("vase_0", "vase", (0.1, 3.4, 0.2), (0.15, 0.15, 0.3))  # on the floor 35 cm in front: not inside
+    g = build_scene_graph([shelf, books, vase], WALLS, camera_xy=(0.0, 0.0)).by_id()
+    assert g["books_0"].support == "bookshelf_0"
+    assert g["vase_0"].support == "floor"
