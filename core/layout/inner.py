@@ -70,7 +70,6 @@ def place_inside(state: SolveState, oid: str, used: dict[tuple[str, str], list[t
         return
     extents = (item.hi - item.lo) * pose.scale
     seen = np.asarray(item.box.center, dtype=float) if item.box is not None else pose.position
-    seen = seen + np.append(parent_shift(state, parent_id), 0.0)  # it moves with its parent (a shelf snapped back)
 
     def world_centre(b: SpaceBox) -> np.ndarray:
         c = ppose.position.copy()
@@ -121,21 +120,6 @@ def place_inside(state: SolveState, oid: str, used: dict[tuple[str, str], list[t
     pose.position[:2] = world_centre(best)[:2] + rot2(turn) @ (local - middle)
     pose.position[2] = ppose.position[2] + best.centre[2] - best.extents[2] / 2 - item.lo[2] * pose.scale[2]
     state.spaces[oid] = best.name
-
-
-def parent_shift(state: SolveState, parent_id: str) -> np.ndarray:
-    """How far the solver moved the parent across the floor from where it was seen (its fit, else its box).
-
-    Why: a child is seen relative to its parent — books at the back of the shelf the photo shows; when
-    the shelf is pushed 8 cm back onto its wall, its books go with it rather than staying in mid-air.
-    """
-    parent, pose = state.items[parent_id], state.poses[parent_id]
-    if parent.fit is not None:
-        return np.asarray(pose.position, dtype=float)[:2] - np.asarray(parent.fit.position, dtype=float)[:2]
-    if parent.box is not None:
-        mid = (parent.lo[:2] + parent.hi[:2]) / 2 * pose.scale[:2]
-        return np.asarray(pose.position, dtype=float)[:2] + rot2(pose.yaw) @ mid - np.asarray(parent.box.center[:2])
-    return np.zeros(2)
 
 
 def free_slot(taken: list[tuple[float, float]], length: float, width: float, want: float) -> float | None:
