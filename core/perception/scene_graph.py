@@ -37,6 +37,7 @@ SUPPORT_TOLERANCE_M = 0.12
 HANGING_BOTTOM_M = 1.2  # nothing stands this high with nothing under it: it must hang
 WALL_DISTANCE_M = 0.30  # only front faces are seen: the true back is often ~this much further
 FLAT_HEIGHT_M = 0.05
+THIN_PART_GAP_M = 0.45  # a small thing this far above a typical support, with nothing nearer, stands on it
 CONTAINER_MARGIN_M = 0.1  # a book may stand this far outside its shelf's measured footprint
 FLOOR_REACH_M = 0.25  # an object said to be on the floor is stretched down to it from at most this high
 FACING_RULES: dict[str, tuple[str, ...]] = {
@@ -147,6 +148,19 @@ def _geometric_relations(obj: SceneObject, items: list[Item], walls: list[Plane]
         p = rules.plausibility(obj.label, "floor")
         options.append((p * (1.0 - 0.5 * max(0.0, bottom) / SUPPORT_TOLERANCE_M), p, "floor", None))
     plausible = [o for o in options if o[1] > 0.05]
+    if not plausible and bottom > SUPPORT_TOLERANCE_M:
+        # a lamp measured by its shade alone (the stem too thin, the foot eroded away) floats a hand above
+        # its table: a typical support right under it, not far below, is what it stands on
+        far = [it for it in items if it.id != obj.id and it.box is not None and it.box.size[2] > FLAT_HEIGHT_M
+               and SUPPORT_TOLERANCE_M < bottom - _top(it.box) <= THIN_PART_GAP_M
+               and footprint_contains(it.box, box.center[0], box.center[1], 0.05, camera_xy)
+               and rules.plausibility(obj.label, it.id, it.label) >= 0.5]
+        if far:
+            best_far = max(far, key=lambda it: _top(it.box))
+            obj.support = best_far.id
+            obj.notes.append(f"support: rests on {best_far.id}, {bottom - _top(best_far.box):.2f} m under its "
+                             "measured bottom (its stem or foot was too thin to measure)")
+            return
     if plausible:
         best = max(plausible, key=lambda o: o[0])
         obj.support = best[2]
@@ -198,8 +212,9 @@ def _rest_on_supports(objs: dict[str, SceneObject], rules: SupportRules) -> None
     Depth noise and hidden bottoms leave an object a few centimetres above (or inside) what holds
     it; perception's boxes should already be physically consistent. A floor-standing class reaches the
     floor from any height (its bottom was hidden); anything else on the floor from up to 25 cm (a
-    hidden base, depth noise), on an object only within the support tolerance. Farther, the box stays
-    as measured: stretching a small thing a metre down would invent it.
+    hidden base, depth noise), on an object from up to ``THIN_PART_GAP_M`` (the support test only
+    chose it that far down for a thing whose stem or foot was too thin to measure). Farther, the box
+    stays as measured: stretching a small thing a metre down would invent it.
     """
     for obj in objs.values():
         box = obj.box
@@ -216,7 +231,7 @@ def _rest_on_supports(objs: dict[str, SceneObject], rules: SupportRules) -> None
         if obj.support == "floor":
             reach = math.inf if rules.stands_on_floor(obj.label) else FLOOR_REACH_M
         else:
-            reach = SUPPORT_TOLERANCE_M
+            reach = THIN_PART_GAP_M  # the support test chose it, from at most this far above (see above)
         if abs(gap) <= 0.02 or abs(gap) > reach or top - target <= 0.02:
             continue
         obj.box = Box3D((box.center[0], box.center[1], (top + target) / 2), (box.size[0], box.size[1], top - target),

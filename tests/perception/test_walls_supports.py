@@ -184,3 +184,14 @@ def test_a_table_lamp_by_a_wall_whose_table_was_missed_is_not_hung_on_the_wall()
     assert lamp.box.center[2] == pytest.approx(0.85)
     clock = build_scene_graph([_item("clock_0", "clock", (0.0, 3.97, 1.9), (0.3, 0.05, 0.3))], PLANES).by_id()["clock_0"]
     assert clock.hanging_on_wall and clock.support == "wall_0"  # a clock on a wall does hang
+
+
+def test_a_lamp_measured_by_its_shade_alone_rests_on_the_nightstand_under_it():
+    stand = _item("nightstand_0", "nightstand", (0.0, 3.5, 0.26), (0.45, 0.4, 0.52))
+    shade = _item("lamp_0", "table lamp", (0.0, 3.5, 0.86), (0.25, 0.25, 0.1))  # bottom 0.81, the top 0.52
+    g = build_scene_graph([stand, shade], PLANES).by_id()
+    assert g["lamp_0"].support == "nightstand_0"
+    assert g["lamp_0"].box.center[2] - g["lamp_0"].box.size[2] / 2 == pytest.approx(0.52)  # down onto its top
+    assert any("too thin to measure" in n for n in g["lamp_0"].notes)
+    high = _item("lamp_1", "table lamp", (0.0, 3.5, 1.30), (0.25, 0.25, 0.1))  # 0.73 m above: not its stand
+    assert build_scene_graph([stand, high], PLANES).by_id()["lamp_1"].support != "nightstand_0"
