@@ -39,6 +39,7 @@ WALL_DISTANCE_M = 0.30  # only front faces are seen: the true back is often ~thi
 FLAT_HEIGHT_M = 0.05
 THIN_PART_GAP_M = 0.45  # a small thing this far above a typical support, with nothing nearer, stands on it
 CONTAINER_MARGIN_M = 0.1  # a book may stand this far outside its shelf's measured footprint
+CONTAINER_KINDS = ("tall_storage", "surface")  # kinds with room inside (shelves, cabinets): not a stack of books
 FLOOR_REACH_M = 0.25  # an object said to be on the floor is stretched down to it from at most this high
 FACING_RULES: dict[str, tuple[str, ...]] = {
     "chair": ("table", "dining table", "desk"), "armchair": ("coffee table", "table", "tv"),
@@ -201,6 +202,7 @@ def _container(obj: SceneObject, items: list[Item], camera_xy: tuple[float, floa
     found = [it for it in items if it.id != obj.id and it.box is not None
              and it.box.size[2] > 2.5 * box.size[2]
              and _bottom(it.box) - SUPPORT_TOLERANCE_M <= bottom and top <= _top(it.box) - 0.02
+             and rules.kind(it.label) in CONTAINER_KINDS
              and footprint_contains(it.box, box.center[0], box.center[1], CONTAINER_MARGIN_M, camera_xy)
              and rules.plausibility(obj.label, it.id, it.label) > 0.05]
     return min(found, key=lambda it: float(np.prod(it.box.size))) if found else None

@@ -156,3 +156,11 @@ def test_books_in_front_of_a_shelf_measured_from_its_back_panel_are_inside_it():
     g = build_scene_graph([shelf, books, vase], WALLS, camera_xy=(0.0, 0.0)).by_id()
     assert g["books_0"].support == "bookshelf_0"
     assert g["vase_0"].support == "floor"
+
+
+def test_a_thin_book_beside_a_taller_stack_is_in_the_shelf_not_inside_the_stack():
+    shelf = _item("bookshelf_0", "bookshelf", (0.9, 3.48, 0.56), (1.15, 0.48, 1.11))
+    stack = _item("books_0", "books", (0.79, 3.37, 0.24), (0.25, 0.18, 0.36))
+    thin = _item("books_1", "books", (0.62, 3.41, 0.21), (0.07, 0.21, 0.14))  # 2.6× lower, 17 cm beside it
+    g = build_scene_graph([shelf, stack, thin], WALLS, camera_xy=(0.0, 0.0)).by_id()
+    assert g["books_1"].support == "bookshelf_0" and g["books_0"].support == "bookshelf_0"
