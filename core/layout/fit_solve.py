@@ -65,6 +65,8 @@ class FitParams:
     coarse_points: int = 250
     coarse_samples: int = 1000       # proxy samples while every hypothesis is solved (all of them for the best few)
     coarse_iters: int = 5
+    screen_iters: int = 2            # every hypothesis gets this many coarse iterations …
+    screen_keep: int = 2             # … and only this many of the best go on with the rest
     fine_points: int = 1000
     fine_iters: int = 5
     keep_best: int = 2               # hypotheses refined with more points …
@@ -239,15 +241,19 @@ class _Problem:
         keep = np.isfinite(size)
         return {"idx": idx[keep], "dirs": dirs[keep], "res": res[keep], "size": size[keep]}
 
-    def solve(self, theta: np.ndarray, iters: int, robust_from: float) -> tuple[np.ndarray, dict]:
+    def solve(self, theta: np.ndarray, iters: int, robust_from: float, first: int = 0,
+              last: int | None = None) -> tuple[np.ndarray, dict]:
         """Levenberg–Marquardt; a step is kept only when it lowers the cost at this iteration's scales.
 
         The robust scale shrinks and the free-space share grows from one iteration to the next; each
         evaluation of a trial gives its cost at this iteration's scales (to accept it) and its system at
         the next iteration's (to take the next step from it), so an accepted step costs one evaluation.
-        Returns θ and its final cost (as :meth:`cost` gives it; the last iteration's scales are the
-        final ones, so a run to the end needs no extra evaluation).
+        Returns θ and its cost at the scales of iteration ``last`` (default: all ``iters``, the final
+        scales, as :meth:`cost` gives them — a run to the end needs no extra evaluation). ``first`` and
+        ``last`` run a part of the schedule, so hypotheses can be screened after a few iterations and
+        only the best continued where they stopped.
         """
+        last = iters if last is None else last
         p = self.params
         theta = theta.copy()
         shrink = (p.robust_end_m / robust_from) ** (1.0 / max(iters - 1, 1))
@@ -256,15 +262,16 @@ class _Problem:
                   for k in range(iters + 1)]
         limits = np.array([p.max_step_m, p.max_step_m, p.max_step_rad] + [p.max_step_log] * (len(theta) - 3))
         damping = 1e-2
-        cur = self.evaluate(theta, [scales[0]], scales[0])
-        at = 0  # cur's cost is at scales[at]
-        for it in range(iters):
+        cur = self.evaluate(theta, [scales[first]], scales[first])
+        at = first  # cur's cost is at scales[at]
+        for it in range(first, last):
             for _attempt in range(3):
                 a = cur["h"] + damping * np.diag(np.diag(cur["h"])) + 1e-9 * np.eye(len(theta))
                 try:
                     step = -np.linalg.solve(a, cur["g"])
                 except np.linalg.LinAlgError:
-                    return theta, self.cost(theta)
+                    at = -1
+                    break
                 step /= max(1.0, float(np.max(np.abs(step) / limits)))
                 trial = theta + step
                 trial[3:] = np.clip(trial[3:], self.prior.lo, self.prior.hi)
@@ -277,10 +284,10 @@ class _Problem:
                 damping *= 10
             else:  # no step helped at these scales: go on from θ at the next ones
                 cur, at = self.evaluate(theta, [scales[it + 1]], scales[it + 1]), it + 1
-            if float(np.max(np.abs(step) / limits)) < 1e-3:
+            if at < 0 or float(np.max(np.abs(step) / limits)) < 1e-3:
                 break
-        if at != iters:  # stopped early: the cost at the final scales
-            return theta, self.cost(theta)
+        if at != last:  # stopped early: the cost at the scales asked for
+            cur = self.evaluate(theta, [scales[last]])
         cur["cost"] = cur["costs"][0]
         return theta, cur
 
@@ -361,11 +368,16 @@ def fit_pose(points: np.ndarray, surface: Surface, view: FitView, hypotheses: li
             out += params.box_weight * (1.0 - footprint_iou(footprint(pose, surface.lo, surface.hi), box))
         return out
 
-    starts = []
+    screened = []
     for cost, theta, problem, hyp in begun:
         if cost > gate:
             continue
-        theta, done = problem.solve(theta, params.coarse_iters, params.robust_start_m)
+        theta, done = problem.solve(theta, params.coarse_iters, params.robust_start_m, last=params.screen_iters)
+        screened.append((done["cost"] + extra(theta, problem, hyp), theta, problem, hyp))
+    screened.sort(key=lambda s: s[0])
+    starts = []
+    for _, theta, problem, hyp in screened[:max(1, params.screen_keep)]:  # the rest of the schedule, best only
+        theta, done = problem.solve(theta, params.coarse_iters, params.robust_start_m, first=params.screen_iters)
         starts.append((done["cost"] + extra(theta, problem, hyp), theta, problem, hyp))
     starts.sort(key=lambda s: s[0])
     best = None
