@@ -178,7 +178,7 @@ def object_box(mask: np.ndarray, depth: np.ndarray, k: Intrinsics, world_from_ca
                   list(_robust_range(-s * world[:, 0] + c * world[:, 1], gap)), list(_robust_range(world[:, 2], gap)))
     lowered = _lower_to_thin_parts(ext, mask, depth, k, world_from_camera, float(np.median(zz)))
     if lowered is not None:
-        notes.append(f"bottom lowered from {ext.z[0]:.2f} m to {lowered:.2f} m: a thin part the mask shows (a "
+        notes.append(f"bottom lowered from {ext.z[0]:.2f} m to {lowered:.2f} m: a thin part the photo shows (a "
                      "lamp's stem, a vase's foot) was too narrow to measure among the object's inner pixels")
         ext.z[0] = lowered
     visible = ext.box()
