@@ -7,6 +7,7 @@ Modules, one job each:
 * :mod:`.room` — floor, walls, ceiling, Manhattan snapping and the world frame / camera pose;
 * :mod:`.boxes` — upright 3D boxes of objects from a mask and the depth map;
 * :mod:`.amodal` — sides of an object cut off by the frame or hidden, and completing them;
+* :mod:`.box_yaw` — which way an object runs (its faces' direction, or the room's for a strip of it);
 * :mod:`.boxes2d` — IoU of 2D image boxes (one definition for NMS, the second look and ground-truth pairing).
 """
 from .camera import (DEFAULT_FOCAL_MM, DEFAULT_SENSOR_MM, Intrinsics, back_project, intrinsics_from_exif,

@@ -25,6 +25,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..schema import Box3D, Plane
+from .camera import Intrinsics
+from .room import to_world
 
 SIDES = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "top": (0.0, -1.0), "bottom": (0.0, 1.0)}
 CUT_SHARE = 0.15       # this share of a side's outline on the image border: cut off by the frame
@@ -345,3 +347,35 @@ def _wall_limit(ext: Extents, i: int, sign: int, grow: float, walls: Sequence[Pl
             room = float(n @ corner - wall.offset)  # > 0 inside the room
             allowed = min(allowed, max(0.0, room / -towards))
     return allowed
+
+
+def lower_to_thin_parts(ext: Extents, mask: np.ndarray, depth: np.ndarray, k: Intrinsics,
+                         world_from_camera: np.ndarray, median_depth: float) -> float | None:
+    """A lower bottom where the whole mask (not its eroded inside) reaches lower at the object's own depth.
+
+    Why: the mask is eroded before measuring, to drop pixels bleeding over its outline; a table
+    lamp's stem is one or two pixels wide and vanishes with it, and a small foot with it, so the lamp
+    was measured as its shade alone and floated 30 cm above its table. Mask pixels below the box, at
+    about the object's depth and near its footprint, are the object itself. Returns the new bottom
+    height, or None.
+    """
+    vs, us = np.nonzero(mask & np.isfinite(depth) & (depth > 1e-3))
+    if len(vs) < 3:
+        return None
+    z = depth[vs, us].astype(np.float64)
+    near = np.abs(z - median_depth) < max(0.15, 0.05 * median_depth)
+    vs, us, z = vs[near], us[near], z[near]
+    if len(z) < 3:
+        return None
+    sx, sy = k.width / depth.shape[1], k.height / depth.shape[0]
+    cam = np.stack([((us + 0.5) * sx - k.cx) / k.fx * z, ((vs + 0.5) * sy - k.cy) / k.fy * z, z], axis=1)
+    world = to_world(cam, world_from_camera)
+    c, s = math.cos(ext.yaw), math.sin(ext.yaw)
+    u, v = c * world[:, 0] + s * world[:, 1], -s * world[:, 0] + c * world[:, 1]
+    margin = 0.3  # only the front faces were measured: the foot may stand behind the shade's front
+    under = ((u > ext.x[0] - margin) & (u < ext.x[1] + margin) & (v > ext.y[0] - margin) & (v < ext.y[1] + margin)
+             & (world[:, 2] < ext.z[0]))
+    if under.sum() < 3:
+        return None
+    bottom = max(float(np.percentile(world[under, 2], 2)), 0.0)
+    return bottom if bottom < ext.z[0] - 0.03 else None

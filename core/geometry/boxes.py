@@ -33,16 +33,15 @@ from typing import Any, Callable
 import numpy as np
 
 from ..schema import Box3D, Plane
-from .amodal import Extents, complete_box, image_sides, open_faces, raise_top_to_mask
+from .amodal import Extents, complete_box, image_sides, lower_to_thin_parts, open_faces, raise_top_to_mask
+from .box_yaw import MANHATTAN_SNAP_DEG, best_yaw, is_sliver, line_yaw
 from .camera import Intrinsics
 from .room import to_world
 
 MIN_PIXELS = 12
 MIN_PART_SHARE = 0.08  # a 3D part with fewer of the points is background or stray pixels
 SECOND_PART = 0.3  # a part apart from the main one must be comparable to it (not a neighbour seen behind)
-MANHATTAN_SNAP_DEG = 10.0
 TALLEST_SHARE = 1.3  # a box this much taller than its class's tallest (its prior's high end) is not one object
-SLIVER_SHARE = 0.3  # a seen part shorter than this share of the class's size cannot tell the object's direction
 
 
 @dataclass
@@ -154,13 +153,13 @@ def object_box(mask: np.ndarray, depth: np.ndarray, k: Intrinsics, world_from_ca
     world = world[_main_parts(world, voxel=max(0.04, 3.0 * spacing))]
     world = _off_room_planes(world, planes)
     walls = [p for p in planes or [] if p.kind == "wall"]
-    yaw = _line_yaw(world[:, :2])
+    yaw = line_yaw(world[:, :2])
     if yaw is None:
-        yaw, _ = _best_yaw(world[:, :2], yaw_step_deg)
+        yaw, _ = best_yaw(world[:, :2], yaw_step_deg)
     notes: list[str] = []
     if walls and abs((math.degrees(yaw) + 45.0) % 90.0 - 45.0) < MANHATTAN_SNAP_DEG:
         yaw = 0.0
-    elif walls and prior is not None and _sliver(world[:, :2], yaw, prior):
+    elif walls and prior is not None and is_sliver(world[:, :2], yaw, prior):
         notes.append(f"turned {abs((math.degrees(yaw) + 45.0) % 90.0 - 45.0):.0f}° to square with the walls: "
                      "too little of it is seen to tell which way it runs")
         yaw = 0.0
@@ -176,7 +175,7 @@ def object_box(mask: np.ndarray, depth: np.ndarray, k: Intrinsics, world_from_ca
     gap = max(0.03, 3.0 * pixel_m)
     ext = Extents(yaw, list(_robust_range(c * world[:, 0] + s * world[:, 1], gap)),
                   list(_robust_range(-s * world[:, 0] + c * world[:, 1], gap)), list(_robust_range(world[:, 2], gap)))
-    lowered = _lower_to_thin_parts(ext, mask, depth, k, world_from_camera, float(np.median(zz)))
+    lowered = lower_to_thin_parts(ext, mask, depth, k, world_from_camera, float(np.median(zz)))
     if lowered is not None:
         notes.append(f"bottom lowered from {ext.z[0]:.2f} m to {lowered:.2f} m: a thin part the photo shows (a "
                      "lamp's stem, a vase's foot) was too narrow to measure among the object's inner pixels")
@@ -278,28 +277,6 @@ def _main_parts(world: np.ndarray, voxel: float, join_m: float = 0.12) -> np.nda
     return big[point_label]
 
 
-def _line_yaw(xy: np.ndarray, bin_m: float = 0.02, min_strength: float = 2.5) -> float | None:
-    """Yaw in [0, 90°) of the densest straight line in the top view, or None when no line stands out.
-
-    Seen from above, the faces a camera sees of a cabinet, a bed or a night stand are dense straight
-    lines; stray points (a neighbour's corner, far background) are scattered. For each direction the
-    points are projected on its normal and binned: a face makes one bin hold many points. A line
-    "stands out" when its best bin holds ``min_strength`` × the median over directions.
-    """
-    if len(xy) < 30:
-        return None
-    pts = xy - xy.mean(axis=0)
-    angles = np.radians(np.arange(0.0, 180.0, 1.0))
-    scores = np.empty(len(angles))
-    for i, a in enumerate(angles):
-        proj = pts[:, 0] * math.cos(a) + pts[:, 1] * math.sin(a)
-        scores[i] = np.bincount(np.floor((proj - proj.min()) / bin_m).astype(np.int64)).max()
-    best = int(np.argmax(scores))
-    if scores[best] < min_strength * float(np.median(scores)):
-        return None
-    return float(angles[best] % (math.pi / 2))
-
-
 def _drop_outer_parts(world: np.ndarray, yaw: float, max_len: float, voxel: float,
                       max_drop: float = 0.35) -> tuple[np.ndarray, int]:
     """While a horizontal extent exceeds what the class can measure, drop the smallest part at its end.
@@ -395,62 +372,3 @@ def _robust_range(values: np.ndarray, gap: float, q: float = 1.0) -> tuple[float
     big = np.flatnonzero(steps[hi_i:] > gap)
     hi = v[hi_i + big[0]] if len(big) else v[-1]
     return float(lo), float(hi)
-
-
-def _lower_to_thin_parts(ext: Extents, mask: np.ndarray, depth: np.ndarray, k: Intrinsics,
-                         world_from_camera: np.ndarray, median_depth: float) -> float | None:
-    """A lower bottom where the whole mask (not its eroded inside) reaches lower at the object's own depth.
-
-    Why: the mask is eroded before measuring, to drop pixels bleeding over its outline; a table
-    lamp's stem is one or two pixels wide and vanishes with it, and a small foot with it, so the lamp
-    was measured as its shade alone and floated 30 cm above its table. Mask pixels below the box, at
-    about the object's depth and near its footprint, are the object itself. Returns the new bottom
-    height, or None.
-    """
-    vs, us = np.nonzero(mask & np.isfinite(depth) & (depth > 1e-3))
-    if len(vs) < 3:
-        return None
-    z = depth[vs, us].astype(np.float64)
-    near = np.abs(z - median_depth) < max(0.15, 0.05 * median_depth)
-    vs, us, z = vs[near], us[near], z[near]
-    if len(z) < 3:
-        return None
-    sx, sy = k.width / depth.shape[1], k.height / depth.shape[0]
-    cam = np.stack([((us + 0.5) * sx - k.cx) / k.fx * z, ((vs + 0.5) * sy - k.cy) / k.fy * z, z], axis=1)
-    world = to_world(cam, world_from_camera)
-    c, s = math.cos(ext.yaw), math.sin(ext.yaw)
-    u, v = c * world[:, 0] + s * world[:, 1], -s * world[:, 0] + c * world[:, 1]
-    margin = 0.3  # only the front faces were measured: the foot may stand behind the shade's front
-    under = ((u > ext.x[0] - margin) & (u < ext.x[1] + margin) & (v > ext.y[0] - margin) & (v < ext.y[1] + margin)
-             & (world[:, 2] < ext.z[0]))
-    if under.sum() < 3:
-        return None
-    bottom = max(float(np.percentile(world[under, 2], 2)), 0.0)
-    return bottom if bottom < ext.z[0] - 0.03 else None
-
-
-def _sliver(xy: np.ndarray, yaw: float, prior: Any) -> bool:
-    """Whether the seen part is too small to give the object's direction: its longer seen side is under
-    ``SLIVER_SHARE`` of the class's largest size (a wardrobe seen as a strip at the image's edge).
-
-    Its faces' directions then say nothing about the object's, and the room's axes are the better
-    guess (furniture stands square with the walls far more often than at any one other angle).
-    """
-    c, s = math.cos(yaw), math.sin(yaw)
-    u, v = c * xy[:, 0] + s * xy[:, 1], -s * xy[:, 0] + c * xy[:, 1]
-    seen = max(float(np.ptp(np.percentile(u, [2, 98]))), float(np.ptp(np.percentile(v, [2, 98]))))
-    return seen < SLIVER_SHARE * max(float(prior.high[0]), float(prior.high[1]))
-
-
-def _best_yaw(xy: np.ndarray, step_deg: float) -> tuple[float, tuple[float, float, float, float]]:
-    """Yaw in [0°, 90°) with the smallest 1–99 % footprint; 0° (the Manhattan axes) wins near-ties."""
-    angles = np.radians(np.arange(0.0, 90.0, step_deg))
-    c, s = np.cos(angles)[:, None], np.sin(angles)[:, None]
-    u = c * xy[None, :, 0] + s * xy[None, :, 1]  # coordinates along the box's rotated x axis
-    v = -s * xy[None, :, 0] + c * xy[None, :, 1]
-    (u0, u1), (v0, v1) = np.percentile(u, [1, 99], axis=1), np.percentile(v, [1, 99], axis=1)
-    area = np.maximum(u1 - u0, 1e-3) * np.maximum(v1 - v0, 1e-3)
-    best = int(np.argmin(area))
-    if area[0] <= 1.08 * area[best]:
-        best = 0
-    return float(angles[best]), (float(u0[best]), float(u1[best]), float(v0[best]), float(v1[best]))
