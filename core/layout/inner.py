@@ -25,6 +25,7 @@ from .scaling import shrink_to_fit
 from .state import SolveState
 
 _GAP = 0.005  # between neighbours in a space
+SQUEEZE_MIN = 0.5  # a child is squeezed into the gap it was seen in down to this share of its width
 
 
 @dataclass
@@ -106,6 +107,17 @@ def place_inside(state: SolveState, oid: str, used: dict[tuple[str, str], list[t
         pose.scale = pose.scale * factor
         extents = extents * factor
     at = slot(best, extents[0])
+    want = float(wanted(best)[0])
+    gap = gap_at(taken(best), best.extents[0], want)
+    if at is not None and abs(at - want) > extents[0] / 2 and gap is not None \
+            and gap[1] - gap[0] - 2 * _GAP >= SQUEEZE_MIN * extents[0]:
+        # too wide for the gap it was seen in (its size was overestimated, or its neighbours'): squeeze
+        # it in there rather than carry it to the far end of the shelf
+        factor = (gap[1] - gap[0] - 2 * _GAP) / extents[0]
+        pose.scale, extents = pose.scale * factor, extents * factor
+        at = float(np.clip(want, gap[0] + _GAP + extents[0] / 2, gap[1] - _GAP - extents[0] / 2))
+        state.notes.setdefault(oid, []).append(
+            f"shrunk to {factor:.0%} to stand where it was seen, between its neighbours in {parent_id}")
     if at is None:  # rounding at a full space's edge: the seen place, clamped inside
         half = max(best.extents[0] - extents[0], 0.0) / 2
         at = float(np.clip(wanted(best)[0], -half, half))
@@ -139,6 +151,15 @@ def free_slot(taken: list[tuple[float, float]], length: float, width: float, wan
 
     ok = [c for c in options if free(c)]
     return min(ok, key=lambda c: (abs(c - want), c)) if ok else None
+
+
+def gap_at(taken: list[tuple[float, float]], length: float, x: float) -> tuple[float, float] | None:
+    """The free stretch of a space of ``length`` (centred on 0) around ``x``, between the ``taken`` intervals."""
+    edges = [-length / 2] + [v for lo, hi in sorted(taken) for v in (lo, hi)] + [length / 2]
+    for i in range(0, len(edges), 2):
+        if edges[i] <= x <= edges[i + 1]:
+            return edges[i], edges[i + 1]
+    return None
 
 
 def widest_gap(taken: list[tuple[float, float]], length: float) -> float:

@@ -121,7 +121,7 @@ def to_layout(state: SolveState, remaining: list[tuple[str, str]] = ()) -> Layou
     for item in problem.items:
         pose = state.poses[item.id]
         exact = item.id in state.fixed and item.fixed_transform is not None  # pinned: exactly as the artist left it
-        notes = [n for n in item.notes if not n.startswith(COLLISION_NOTE)]
+        notes = [n for n in item.notes if not n.startswith(COLLISION_NOTE)] + state.notes.get(item.id, [])
         if item.id in hits:
             notes.append(COLLISION_NOTE + ", ".join(sorted(hits[item.id])))
         placement = Placement(

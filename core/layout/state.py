@@ -22,6 +22,7 @@ class SolveState:
     poses: dict[str, Pose] = field(default_factory=dict)
     fixed: set[str] = field(default_factory=set)
     spaces: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)  # this solve's own notes per object (the problem's stay)
 
     def __post_init__(self) -> None:
         self.items: dict[str, LayoutItem] = self.problem.by_id()
