@@ -21,11 +21,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from scripts._package import load  # noqa: E402  (the repository as package `imaginarium`, like the tests)
 
-from core.layout import build_problem, reoptimise, solve  # noqa: E402
-from core.layout.metrics import evaluate  # noqa: E402
-from core.schema import (AssetRecord, Box3D, Camera, Candidate, CandidateSet, Layout, Observation,  # noqa: E402
-                         Plane, PoseHypothesis, RankedAsset, Relation, SceneGraph, SceneObject)
+load()
+
+from imaginarium.core.layout import build_problem, reoptimise, solve  # noqa: E402
+from imaginarium.core.layout.metrics import evaluate  # noqa: E402
+from imaginarium.core.schema import (AssetRecord, Box3D, Camera, Candidate, CandidateSet, Layout,  # noqa: E402
+                                     Observation, Plane, PoseHypothesis, RankedAsset, Relation, SceneGraph, SceneObject)
 
 try:
     from tqdm import tqdm

@@ -36,9 +36,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from scripts._package import load  # noqa: E402  (the repository as package `imaginarium`, like the tests)
 
-from core.geometry.boxes2d import box_iou_2d_one  # noqa: E402
-from core.layout.geometry import clip_convex, polygon_area  # noqa: E402  (the layout metrics' own overlap)
+load()
+
+from imaginarium.core.geometry.boxes2d import box_iou_2d_one  # noqa: E402
+from imaginarium.core.layout.geometry import clip_convex, polygon_area  # noqa: E402  (the layout metrics' own overlap)
 
 FLOOR_OBJECT_M = 0.15   # a true box whose bottom is this close to the floor stands on it
 FLOATING_M = 0.05       # our bottom this far above its support: floating
@@ -178,8 +181,8 @@ def detections_file(frame: dict, work: Path) -> Path:
 
 
 def run_perception(frame: dict, run_dir: Path) -> Any:
-    from core.config import Secrets, Settings
-    from core.perception.pipeline import perceive
+    from imaginarium.core.config import Secrets, Settings
+    from imaginarium.core.perception.pipeline import perceive
 
     det_file = detections_file(frame, run_dir.parent)
     return perceive(frame["folder"] / "image.png", run_dir, Settings(), Secrets(),
@@ -188,9 +191,9 @@ def run_perception(frame: dict, run_dir: Path) -> Any:
 
 
 def run_layout(frame: dict, run_dir: Path, library: Path) -> Any:
-    from core import pipeline  # written by another helper; checked for before this is called
+    from imaginarium.core import pipeline
 
-    from core.config import Secrets
+    from imaginarium.core.config import Secrets
 
     return pipeline.image_to_room(frame["folder"] / "image.png", run_dir, library, None, Secrets(),
                                   depth=frame["folder"] / "depth.npy", intrinsics=frame["intrinsics"],
@@ -346,7 +349,7 @@ def _bottom(box: Any) -> float | None:
 
 def _has_layout() -> bool:
     try:
-        from core import pipeline
+        from imaginarium.core import pipeline
     except ImportError:
         return False
     return hasattr(pipeline, "image_to_room")
