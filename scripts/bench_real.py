@@ -41,7 +41,7 @@ from scripts._package import load  # noqa: E402  (the repository as package `ima
 load()
 
 from imaginarium.core.geometry.boxes2d import box_iou_2d_one  # noqa: E402
-from imaginarium.core.layout.geometry import clip_convex, polygon_area  # noqa: E402  (the layout metrics' own overlap)
+from imaginarium.core.layout.metrics import MIN_EXTENT_M, box_iou  # noqa: E402  (the layout metrics' own IoU)
 
 FLOOR_OBJECT_M = 0.15   # a true box whose bottom is this close to the floor stands on it
 FLOATING_M = 0.05       # our bottom this far above its support: floating
@@ -57,16 +57,14 @@ def corners_xy(center: Any, size: Any, yaw: float) -> np.ndarray:
 
 
 def iou_upright(a: dict, b: dict) -> float:
-    """3D IoU of two upright boxes ``{"center", "size", "yaw"}``: footprint overlap × vertical overlap."""
-    za0, za1 = a["center"][2] - a["size"][2] / 2, a["center"][2] + a["size"][2] / 2
-    zb0, zb1 = b["center"][2] - b["size"][2] / 2, b["center"][2] + b["size"][2] / 2
-    dz = min(za1, zb1) - max(za0, zb0)
-    if dz <= 0:
-        return 0.0
-    pa, pb = corners_xy(a["center"], a["size"], a["yaw"]), corners_xy(b["center"], b["size"], b["yaw"])
-    inter = polygon_area(clip_convex(pa, pb)) * dz
-    union = polygon_area(pa) * (za1 - za0) + polygon_area(pb) * (zb1 - zb0) - inter
-    return float(inter / union) if union > 1e-12 else 0.0
+    """3D IoU of two upright boxes ``{"center", "size", "yaw"}``, scored as the layout metrics score
+    them (``core.layout.metrics``: a box thinner than ``MIN_EXTENT_M`` counts that thick there)."""
+    def upright(box: dict) -> tuple[np.ndarray, float, float]:
+        size = np.maximum(np.asarray(box["size"], float), MIN_EXTENT_M)
+        z = float(box["center"][2])
+        return corners_xy(box["center"], size, box["yaw"]), z - size[2] / 2, z + size[2] / 2
+
+    return box_iou(upright(a), upright(b))
 
 
 def _wrap(a: float) -> float:

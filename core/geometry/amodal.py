@@ -3,7 +3,7 @@
 A depth map shows only what faces the camera and is inside the frame, so a box measured from it
 ends where the *view* ends, not where the object ends. Three kinds of side are hidden:
 
-* **cut** — the mask runs into the image border on that side;
+* **cut** — the mask runs to within ``border_margin_px`` of the image border on that side;
 * **occluded** — along the mask's outline on that side, the depth just outside is nearer than
   the object just inside (something in front hides the rest);
 * **unseen** — the far face along the box axis closest to the viewing direction (its back:
@@ -14,7 +14,8 @@ image: a face whose direction points towards a hidden image side is open. An ope
 the measured extent is only a lower bound. :func:`complete_box` then grows the box on its open
 faces to the class size prior when the measurement is implausibly small for the class (below
 its 20th percentile), never through a wall, and a floor-standing object always reaches the floor.
-Every completion is returned as a note for ``SceneObject.notes``.
+Every completion is returned as a note for ``SceneObject.notes``. One more hidden part is found
+here: a thin foot or stem that the mask's erosion removed lowers the bottom (:func:`lower_to_thin_parts`).
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..schema import Box3D, Plane
-from .camera import Intrinsics
+from .camera import Intrinsics, pixels_to_camera
 from .room import to_world
 
 SIDES = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "top": (0.0, -1.0), "bottom": (0.0, 1.0)}
@@ -367,9 +368,7 @@ def lower_to_thin_parts(ext: Extents, mask: np.ndarray, depth: np.ndarray, k: In
     vs, us, z = vs[near], us[near], z[near]
     if len(z) < 3:
         return None
-    sx, sy = k.width / depth.shape[1], k.height / depth.shape[0]
-    cam = np.stack([((us + 0.5) * sx - k.cx) / k.fx * z, ((vs + 0.5) * sy - k.cy) / k.fy * z, z], axis=1)
-    world = to_world(cam, world_from_camera)
+    world = to_world(pixels_to_camera(us, vs, z, k, depth.shape), world_from_camera)
     c, s = math.cos(ext.yaw), math.sin(ext.yaw)
     u, v = c * world[:, 0] + s * world[:, 1], -s * world[:, 0] + c * world[:, 1]
     margin = 0.3  # only the front faces were measured: the foot may stand behind the shade's front

@@ -16,6 +16,11 @@ MANHATTAN_SNAP_DEG = 10.0  # a yaw this close to the room's axes is taken as squ
 SLIVER_SHARE = 0.3  # a seen part shorter than this share of the class's size cannot tell the object's direction
 
 
+def off_axes_deg(yaw: float) -> float:
+    """How far ``yaw`` (radians) is from the nearest of the room's axes, in degrees (0–45)."""
+    return abs((math.degrees(yaw) + 45.0) % 90.0 - 45.0)
+
+
 def line_yaw(xy: np.ndarray, bin_m: float = 0.02, min_strength: float = 2.5) -> float | None:
     """Yaw in [0, 90°) of the densest straight line in the top view, or None when no line stands out.
 

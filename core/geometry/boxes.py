@@ -17,12 +17,15 @@ the raw masked points contain background. Each step removes one kind of error:
    extent grows back out through points that continue it without a gap.
 
 The yaw comes from the densest straight line of the object's points seen from above (its
-visible faces), else from the smallest footprint; it snaps to the
-room's Manhattan axes when within 10° and the room has walls (furniture mostly stands square
-to them). Then the box is made **amodal** (:mod:`.amodal`): sides cut off by the frame, hidden
-behind nearer things or facing away are completed from the class size prior, a floor-standing
-object reaches the floor, and another object whose bottom is hidden is extended down to its
-support — the highest plausible surface below it (another object's top, else the floor).
+visible faces), else from the smallest footprint (:mod:`.box_yaw`); it snaps to the room's
+Manhattan axes when within 10° and the room has walls (furniture mostly stands square to them),
+or at any angle when too little of the object is seen to tell. A foot or stem lost to the
+erosion lowers the bottom first (``amodal.lower_to_thin_parts``). Then the box is made
+**amodal** (:mod:`.amodal`): sides cut off by the frame, hidden behind nearer things or facing
+away are completed from the class size prior, a floor-standing object reaches the floor, and
+another object whose bottom is hidden is extended down to its support — the highest plausible
+surface below it (another object's top, else the floor, unless it would then be taller than
+1.3 × its class's tallest: then it stands on something not detected and stays as measured).
 """
 from __future__ import annotations
 
@@ -34,8 +37,8 @@ import numpy as np
 
 from ..schema import Box3D, Plane
 from .amodal import Extents, complete_box, image_sides, lower_to_thin_parts, open_faces, raise_top_to_mask
-from .box_yaw import MANHATTAN_SNAP_DEG, best_yaw, is_sliver, line_yaw
-from .camera import Intrinsics
+from .box_yaw import MANHATTAN_SNAP_DEG, best_yaw, is_sliver, line_yaw, off_axes_deg
+from .camera import Intrinsics, pixels_to_camera
 from .room import to_world
 
 MIN_PIXELS = 12
@@ -145,9 +148,7 @@ def object_box(mask: np.ndarray, depth: np.ndarray, k: Intrinsics, world_from_ca
         pick = np.random.default_rng(seed).choice(len(vs), max_points, replace=False)
         vs, us = vs[pick], us[pick]
     zz = z[vs, us].astype(np.float64)
-    sx, sy = k.width / depth.shape[1], k.height / depth.shape[0]
-    cam = np.stack([((us + 0.5) * sx - k.cx) / k.fx * zz, ((vs + 0.5) * sy - k.cy) / k.fy * zz, zz], axis=1)
-    world = to_world(cam, world_from_camera)
+    world = to_world(pixels_to_camera(us, vs, zz, k, depth.shape), world_from_camera)
     pixel_m = float(np.median(zz)) / k.fx
     spacing = pixel_m * math.sqrt(max(1.0, keep.sum() / len(vs))) * max(1.0, math.sqrt(depth.size / max(1, finite.sum())))
     world = world[_main_parts(world, voxel=max(0.04, 3.0 * spacing))]
@@ -157,10 +158,10 @@ def object_box(mask: np.ndarray, depth: np.ndarray, k: Intrinsics, world_from_ca
     if yaw is None:
         yaw, _ = best_yaw(world[:, :2], yaw_step_deg)
     notes: list[str] = []
-    if walls and abs((math.degrees(yaw) + 45.0) % 90.0 - 45.0) < MANHATTAN_SNAP_DEG:
+    if walls and off_axes_deg(yaw) < MANHATTAN_SNAP_DEG:
         yaw = 0.0
     elif walls and prior is not None and is_sliver(world[:, :2], yaw, prior):
-        notes.append(f"turned {abs((math.degrees(yaw) + 45.0) % 90.0 - 45.0):.0f}° to square with the walls: "
+        notes.append(f"turned {off_axes_deg(yaw):.0f}° to square with the walls: "
                      "too little of it is seen to tell which way it runs")
         yaw = 0.0
     if prior is not None:
@@ -200,8 +201,9 @@ def object_box(mask: np.ndarray, depth: np.ndarray, k: Intrinsics, world_from_ca
         target, extended_to = (best.top, best.id) if best is not None else (0.0, "floor")
         if best is None and prior is not None and ext.z[1] > TALLEST_SHARE * float(prior.high[2]):
             # down to the floor it would be taller than any of its class: it stands on something not detected
-            notes.append(f"bottom {faces['bottom']}: not extended to the floor (a {label or 'object'} "
-                         f"{ext.z[1]:.2f} m tall is implausible); what it stands on was probably not detected")
+            notes.append(f"bottom {faces['bottom']}: not extended to the floor (down there a {label or 'object'} "
+                         f"would be {ext.z[1]:.2f} m tall); what it stands on was probably not detected (add it, or "
+                         "move this object)")
             extended_to = None
         else:
             notes.append(f"bottom {faces['bottom']}: extended down from {ext.z[0]:.2f} m to "

@@ -210,6 +210,16 @@ def back_project(depth: np.ndarray, k: Intrinsics, stride: int = 1) -> np.ndarra
     return out
 
 
+def pixels_to_camera(us: np.ndarray, vs: np.ndarray, z: np.ndarray, k: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """Camera-frame points (N, 3) of pixel columns ``us``, rows ``vs`` (centres) at z-depths ``z``.
+
+    ``shape`` is the (height, width) of the map the pixels index, which may differ from the
+    intrinsics' image size; ``k`` is anything with fx, fy, cx, cy, width, height (Intrinsics, Camera).
+    """
+    sx, sy = k.width / shape[1], k.height / shape[0]
+    return np.stack([((us + 0.5) * sx - k.cx) / k.fx * z, ((vs + 0.5) * sy - k.cy) / k.fy * z, z], axis=1)
+
+
 def _positive(value: Any) -> float | None:
     try:
         v = float(value)

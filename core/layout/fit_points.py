@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadInputError
+from ..geometry.camera import pixels_to_camera
 
 MIN_POINTS = 30
 
@@ -55,10 +56,7 @@ def back_project(mask: np.ndarray, depth: np.ndarray, camera, *, erode: int = 1,
         vs, us = vs[pick], us[pick]
     zz = z[vs, us]
     vs, us = vs + r0, us + c0
-    sx, sy = camera.width / full_depth.shape[1], camera.height / full_depth.shape[0]
-    cam = np.stack([((us + 0.5) * sx - camera.cx) / camera.fx * zz,
-                    ((vs + 0.5) * sy - camera.cy) / camera.fy * zz, zz], axis=1)
-    cam = cam[_largest_cluster(zz)]
+    cam = pixels_to_camera(us, vs, zz, camera, full_depth.shape)[_largest_cluster(zz)]
     m = np.asarray(camera.world_from_camera, dtype=np.float64)
     world = cam @ m[:3, :3].T + m[:3, 3]
     return _off_planes(world, planes)

@@ -16,10 +16,13 @@ this module moves, turns and scales it (within the asset's scaling strategy) so 
   asset's proportions), because the back of an object is never observed.
 
 How: Levenberg–Marquardt with analytic Jacobians (a step is kept only when it lowers the cost),
-from every yaw hypothesis (the template pose, the box's four upright yaws); the free-space weight
-ramps up over the iterations so the data term aligns first. The lowest robust cost wins, with a
-small bonus for confident hypotheses (geometry cannot tell the front of a box-shaped asset from
-its back). The bottom's height is given (the solver rests objects on their support anyway).
+from every yaw hypothesis (the template pose, the box's four upright yaws) whose start is not far
+worse than the best; each gets ``screen_iters`` coarse iterations and the best ``screen_keep`` go on
+to the end, then the best few are refined with more points. The free-space weight ramps up over
+the iterations so the data term aligns first. The lowest robust cost wins, plus a small cost for
+unconfident hypotheses (geometry cannot tell the front of a box-shaped asset from its back) and
+``box_weight`` × (1 − footprint IoU with perception's box), which breaks near-ties between a
+near-square asset's quarter turns. The bottom's height is given (the solver rests objects on their support anyway).
 """
 from __future__ import annotations
 
@@ -300,7 +303,7 @@ def _box_footprint(center: np.ndarray, size: np.ndarray, yaw: float) -> np.ndarr
 def prepare_surface(surface: Surface, params: FitParams | None = None) -> Surface:
     """Build the lookup grids of every level of detail the fit uses, once per asset (not inside the first fit)."""
     params = params or FitParams()
-    coarse = surface.coarse(params.coarse_samples)
+    coarse = surface.coarse(params.coarse_samples)  # the levels fit_pose and fit_start.start_pose use
     for level in (surface, coarse, coarse.coarse(START_SAMPLES)):
         level.near_samples(np.zeros((1, 3)))
     return surface

@@ -226,6 +226,7 @@ class ObjectMask:
         self.cut_sideways = bool(m[:, :margin + 1].any() or m[:, -margin - 1:].any())  # runs into the left or right edge
         self._nearest = _nearest_pixel_map(m)
         self._index = None
+        self.border = np.zeros((0, 2))  # border pixels: listed only for the fallback below
         if self._nearest is None:  # without scipy: a nearest-neighbour index over the border pixels
             p = np.pad(m, 1, constant_values=False)
             inner = p[1:-1, 1:-1] & p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]

@@ -1,4 +1,5 @@
-"""Small numpy helpers for upright poses: yaw rotations, 4x4 transforms, box proxies, footprints.
+"""Small numpy helpers for upright poses: yaw rotations, 4x4 transforms, box proxies, footprints,
+and their overlap (polygon area, convex clipping, footprint IoU).
 
 Every solver module speaks :class:`Pose` (asset origin = bottom centre in the world, yaw
 about Z, per-axis scale), because layout only ever stands objects upright: a yaw and a

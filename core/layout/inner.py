@@ -9,7 +9,8 @@ The parent's placement scale stretches the space with it.
 
 Children stand on the space's floor, turned like the space (fronts out), where they were seen:
 along its x axis the free slot nearest to that (beside the children already there), front to
-back where they were seen, inside the space. A child goes
+back where they were seen, inside the space. A child seen inside a gap too narrow for it is shrunk
+into that gap, down to ``SQUEEZE_MIN`` of its width, with a note. A child goes
 to the nearest space (to where it was seen) that still has room; when it fits none as it is, it
 goes to the nearest space with room left and is shrunk uniformly to fit its widest free gap.
 """
@@ -153,16 +154,17 @@ def free_slot(taken: list[tuple[float, float]], length: float, width: float, wan
     return min(ok, key=lambda c: (abs(c - want), c)) if ok else None
 
 
-def gap_at(taken: list[tuple[float, float]], length: float, x: float) -> tuple[float, float] | None:
-    """The free stretch of a space of ``length`` (centred on 0) around ``x``, between the ``taken`` intervals."""
+def gaps(taken: list[tuple[float, float]], length: float) -> list[tuple[float, float]]:
+    """The free stretches of a space of ``length`` (centred on 0) between the ``taken`` intervals."""
     edges = [-length / 2] + [v for lo, hi in sorted(taken) for v in (lo, hi)] + [length / 2]
-    for i in range(0, len(edges), 2):
-        if edges[i] <= x <= edges[i + 1]:
-            return edges[i], edges[i + 1]
-    return None
+    return [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)]
+
+
+def gap_at(taken: list[tuple[float, float]], length: float, x: float) -> tuple[float, float] | None:
+    """The free stretch around ``x``, or None when ``x`` lies on a taken interval."""
+    return next(((a, b) for a, b in gaps(taken, length) if a <= x <= b), None)
 
 
 def widest_gap(taken: list[tuple[float, float]], length: float) -> float:
-    """The widest free stretch of a space of ``length`` (centred on 0) between the ``taken`` intervals."""
-    edges = [-length / 2] + [v for lo, hi in sorted(taken) for v in (lo, hi)] + [length / 2]
-    return max((edges[i + 1] - edges[i] for i in range(0, len(edges), 2)), default=length)
+    """The width of the widest free stretch."""
+    return max((b - a for a, b in gaps(taken, length)), default=length)

@@ -82,14 +82,8 @@ def _prior(key: str, sizes: list[tuple[float, float, float]], source: str) -> Si
 class SizePriors:
     """Priors by normalised class name; :meth:`lookup` resolves a detector label to one of them.
 
-    Why a second, simpler prior exists (:func:`core.perception.verdicts.size_prior_from_records`):
-    these priors complete boxes that perception could not see whole, where some plausible size is
-    always better than none, so they clean their data (outliers dropped, classes merged by normalised
-    name) and fall back far (broad table, typical sizes, text similarity). A VLM's "implausible size"
-    verdict instead overwrites a measured box, so it uses only the raw median of the library's own
-    class that the vocabulary names, and nothing when there is none. Same input, different questions;
-    their numbers differ (121 of 587 class names of the published catalogue), so merging them is a
-    measured change of the verdict's refined sizes, not a clean-up.
+    A second, simpler prior exists on purpose for the VLM's size verdicts; why, and why merging the
+    two is a measured change, is said at :func:`core.perception.verdicts.size_prior_from_records`.
     """
 
     def __init__(self, by_key: dict[str, SizePrior], source: str, aliases: dict[str, list[str]] | None = None,

@@ -39,7 +39,8 @@ WALL_DISTANCE_M = 0.30  # only front faces are seen: the true back is often ~thi
 FLAT_HEIGHT_M = 0.05
 THIN_PART_GAP_M = 0.45  # a small thing this far above a typical support, with nothing nearer, stands on it
 CONTAINER_MARGIN_M = 0.1  # a book may stand this far outside its shelf's measured footprint
-CONTAINER_KINDS = ("tall_storage", "surface")  # kinds with room inside (shelves, cabinets): not a stack of books
+CONTAINER_KINDS = ("tall_storage", "surface")  # kinds with room inside (shelves, cabinets, dressers, stands):
+                                               # not a stack of books
 FLOOR_REACH_M = 0.25  # an object said to be on the floor is stretched down to it from at most this high
 FACING_RULES: dict[str, tuple[str, ...]] = {
     "chair": ("table", "dining table", "desk"), "armchair": ("coffee table", "table", "tv"),
@@ -75,8 +76,8 @@ def build_scene_graph(items: list[Item], planes: list[Plane], vlm: VlmAnswer | N
     objs = {it.id: SceneObject(it.id, it.label, it.detection, it.box, confidence=it.confidence, notes=list(it.notes))
             for it in items}
     notes: list[str] = []
-    for it in items:
-        _geometric_relations(objs[it.id], items, walls, ceiling, camera_xy, rules)
+    thin_parts = {it.id: objs[it.id].support for it in items
+                  if _geometric_relations(objs[it.id], items, walls, ceiling, camera_xy, rules)}
     groups = _geometric_groups(items)
     for name, members in groups.items():
         for m in members:
@@ -89,7 +90,8 @@ def build_scene_graph(items: list[Item], planes: list[Plane], vlm: VlmAnswer | N
     else:
         notes.append("no VLM: relations, groups and facing come from geometry alone")
     notes.extend(_break_cycles(objs))
-    _rest_on_supports(objs, rules)
+    # the far support counts only where it still stands (the VLM or a broken cycle may have changed it)
+    _rest_on_supports(objs, rules, {oid for oid, sup in thin_parts.items() if objs[oid].support == sup})
     return SceneGraph(objects=list(objs.values()), source=source, notes=notes)
 
 
@@ -118,11 +120,13 @@ def _top(box: Box3D) -> float:
 
 
 def _geometric_relations(obj: SceneObject, items: list[Item], walls: list[Plane], ceiling: Plane | None,
-                         camera_xy: tuple[float, float] | None, rules: SupportRules) -> None:
+                         camera_xy: tuple[float, float] | None, rules: SupportRules) -> bool:
+    """Support, walls and hanging from geometry; True when the support was found far under a measured bottom
+    (a thin stem or foot missed), so the box may later be stretched down that far."""
     box = obj.box
     obj.support = "floor"
     if box is None:
-        return
+        return False
     near = sorted(((wall_distance(box, w), w.id) for w in walls), key=lambda t: t[0])
     obj.against_walls = [wid for dist, wid in near if -0.3 < dist < WALL_DISTANCE_M]
     bottom = _bottom(box)
@@ -130,12 +134,12 @@ def _geometric_relations(obj: SceneObject, items: list[Item], walls: list[Plane]
         if bottom > SUPPORT_TOLERANCE_M:
             obj.notes.append(f"support: stands on the floor (a {obj.label} does), although its box bottom is "
                              f"{bottom:.2f} m up; never hung or put on another object")
-        return
+        return False
     holder = _container(obj, items, camera_xy, rules)
     if holder is not None:  # books on a shelf: inside the bookcase's box, below its top
         obj.support = holder.id
         obj.notes.append(f"support: inside {holder.id} (its box lies within the {holder.label}'s, below the top)")
-        return
+        return False
     below = [it for it in items if it.id != obj.id and it.box is not None and it.box.size[2] > FLAT_HEIGHT_M
              and _top(it.box) < _top(box) and abs(bottom - _top(it.box)) <= SUPPORT_TOLERANCE_M
              and footprint_contains(it.box, box.center[0], box.center[1], 0.05, camera_xy)]
@@ -161,7 +165,7 @@ def _geometric_relations(obj: SceneObject, items: list[Item], walls: list[Plane]
             obj.support = best_far.id
             obj.notes.append(f"support: rests on {best_far.id}, {bottom - _top(best_far.box):.2f} m under its "
                              "measured bottom (its stem or foot was too thin to measure)")
-            return
+            return True
     if plausible:
         best = max(plausible, key=lambda o: o[0])
         obj.support = best[2]
@@ -170,7 +174,7 @@ def _geometric_relations(obj: SceneObject, items: list[Item], walls: list[Plane]
             what = next((o[3] for o in options if o[2] == geometric), None) or geometric
             obj.notes.append(f"support: rests on {best[2]} rather than {geometric} (a {obj.label} on a {what} is "
                              f"implausible for its class, or touches less)")
-        return
+        return False
     for _, p, oid, label in options:
         obj.notes.append(f"support: not on {oid} (a {obj.label} does not rest on a {label or oid})")
     if ceiling is not None and abs(-ceiling.offset - _top(box)) < SUPPORT_TOLERANCE_M and bottom > 1.0 \
@@ -186,6 +190,7 @@ def _geometric_relations(obj: SceneObject, items: list[Item], walls: list[Plane]
                          "it, floating; what it stands on was probably not detected (add it, or move this object)")
     elif bottom > SUPPORT_TOLERANCE_M:
         obj.notes.append(f"support: nothing plausible under it (bottom {bottom:.2f} m up); left on the floor")
+    return False
 
 
 def _container(obj: SceneObject, items: list[Item], camera_xy: tuple[float, float] | None,
@@ -208,15 +213,16 @@ def _container(obj: SceneObject, items: list[Item], camera_xy: tuple[float, floa
     return min(found, key=lambda it: float(np.prod(it.box.size))) if found else None
 
 
-def _rest_on_supports(objs: dict[str, SceneObject], rules: SupportRules) -> None:
+def _rest_on_supports(objs: dict[str, SceneObject], rules: SupportRules, thin_parts: set[str] = frozenset()) -> None:
     """Boxes end where their support begins: the bottom moves onto the support's top, the top stays.
 
     Depth noise and hidden bottoms leave an object a few centimetres above (or inside) what holds
     it; perception's boxes should already be physically consistent. A floor-standing class reaches the
     floor from any height (its bottom was hidden); anything else on the floor from up to 25 cm (a
-    hidden base, depth noise), on an object from up to ``THIN_PART_GAP_M`` (the support test only
-    chose it that far down for a thing whose stem or foot was too thin to measure). Farther, the box
-    stays as measured: stretching a small thing a metre down would invent it.
+    hidden base, depth noise), on an object within the support tolerance — or from up to
+    ``THIN_PART_GAP_M`` for ``thin_parts``, the objects the support test put on a support that far
+    down because their stem or foot was too thin to measure. Farther, the box stays as measured:
+    stretching a small thing a metre down would invent it.
     """
     for obj in objs.values():
         box = obj.box
@@ -233,7 +239,7 @@ def _rest_on_supports(objs: dict[str, SceneObject], rules: SupportRules) -> None
         if obj.support == "floor":
             reach = math.inf if rules.stands_on_floor(obj.label) else FLOOR_REACH_M
         else:
-            reach = THIN_PART_GAP_M  # the support test chose it, from at most this far above (see above)
+            reach = THIN_PART_GAP_M if obj.id in thin_parts else SUPPORT_TOLERANCE_M
         if abs(gap) <= 0.02 or abs(gap) > reach or top - target <= 0.02:
             continue
         obj.box = Box3D((box.center[0], box.center[1], (top + target) / 2), (box.size[0], box.size[1], top - target),

@@ -93,9 +93,9 @@ def size_prior_from_records(records: Iterable[Any], vocabulary: Any) -> SizePrio
     decides. ``SizePriors`` serves amodal completion instead, where any reasonable size beats none:
     it merges class and retrieval class by normalised name, drops assets 4× off their class median,
     rounds to 0.1 mm, and falls back to the shipped table, typical household sizes and text
-    similarity. The two disagree on 121 of the 587 class names of the published catalogue, so
-    routing this through ``SizePriors`` would change the sizes the pipeline writes; unify them only
-    as a measured change.
+    similarity. The two disagree on many class names of the published catalogue, so routing this
+    through ``SizePriors`` would change the sizes the pipeline writes; unify them only as a measured
+    change.
     """
     by_class: dict[str, list[tuple[float, ...]]] = {}
     by_ret: dict[str, list[tuple[float, ...]]] = {}

@@ -135,9 +135,10 @@ def test_a_book_seen_where_another_stands_goes_to_the_nearest_free_slot() -> Non
                obj("book", (0.1, HALF - 0.2, 1.0), (0.05, 0.25, 0.3), support="shelf"),
                obj("book2", (0.11, HALF - 0.2, 1.0), (0.05, 0.25, 0.3), support="shelf")]
     problem, layout = solved(objects, {"shelf": "shelf", "book": "book", "book2": "book"})
-    xs = sorted(placed(layout, oid)[0][0] for oid in ("book", "book2"))
-    assert xs[1] - xs[0] == pytest.approx(0.05 + 0.005, abs=1e-6)  # side by side, touching but for the gap
-    assert abs(sum(xs) / 2 - placed(layout, "shelf")[0][0] - 0.105) < 0.05
+    shelf_x = placed(layout, "shelf")[0][0]
+    assert placed(layout, "book")[0][0] - shelf_x == pytest.approx(0.10, abs=1e-6)  # placed first, where seen
+    # the second, seen 1 cm to its right, goes beside it on that side (4.5 cm away, not 6.5 cm on the left)
+    assert placed(layout, "book2")[0][0] - shelf_x == pytest.approx(0.10 + 0.05 + 0.005, abs=1e-6)
     assert evaluate(layout, problem)["colliding_pairs"] == 0
 
 
