@@ -8,11 +8,12 @@ extents as fractions of the parent's catalogue size.
 The parent's placement scale stretches the space with it.
 
 Children stand on the space's floor, turned like the space (fronts out), where they were seen:
-along its x axis the free slot nearest to that (beside the children already there), front to
-back where they were seen, inside the space. A child seen inside a gap too narrow for it is shrunk
-into that gap, down to ``SQUEEZE_MIN`` of its width, with a note. A child goes
-to the nearest space (to where it was seen) that still has room; when it fits none as it is, it
-goes to the nearest space with room left and is shrunk uniformly to fit its widest free gap.
+along its x axis the free slot nearest to that (beside the children already there); front to
+back in the middle of the space unless seen clearly nearer its front or back (``ACROSS_NOISE_M``).
+A child seen inside a gap too narrow for it is shrunk into that gap, down to ``SQUEEZE_MIN`` of its
+width, with a note. A child goes to the nearest space (to where it was seen) that still has room;
+when it fits none as it is, it goes to the nearest space with room left and is shrunk uniformly to
+fit its widest free gap.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from .state import SolveState
 
 _GAP = 0.005  # between neighbours in a space
 SQUEEZE_MIN = 0.5  # a child is squeezed into the gap it was seen in down to this share of its width
+ACROSS_NOISE_M = 0.06  # a child's seen offset from the middle of a space's depth counts only beyond this
 
 
 @dataclass
@@ -124,10 +126,14 @@ def place_inside(state: SolveState, oid: str, used: dict[tuple[str, str], list[t
         at = float(np.clip(wanted(best)[0], -half, half))
     taken(best).append((at - extents[0] / 2, at + extents[0] / 2))
     turn = ppose.yaw + best.quarter * math.pi / 2
-    # front to back too: where it was seen, inside the space (a deeper shelf than the photo's keeps its books
-    # at the back, where they were, not in the middle)
+    # front to back: in the middle of the space, unless it was seen clearly nearer its front or back (a deeper
+    # shelf than the photo's keeps its books at the back, where they were). How deep a thing inside a shelf
+    # stands is measured among the shelf's own front edges and under the depth's scale error: a few cm
+    # either way say nothing.
     depth_room = max(best.extents[1] - extents[1], 0.0) / 2
-    local = np.array([at, float(np.clip(wanted(best)[1], -depth_room, depth_room))])
+    across = float(wanted(best)[1])
+    across = math.copysign(max(abs(across) - ACROSS_NOISE_M, 0.0), across)
+    local = np.array([at, float(np.clip(across, -depth_room, depth_room))])
     middle = (item.lo[:2] + item.hi[:2]) / 2 * pose.scale[:2]
     pose.yaw = turn
     pose.position[:2] = world_centre(best)[:2] + rot2(turn) @ (local - middle)

@@ -100,15 +100,18 @@ def test_books_on_a_shelf_stay_where_they_were_seen_in_their_order() -> None:
     # a shelf along wall_0 (fronts facing -y); the first book listed was seen to the right of the second
     objects = [obj("shelf", (0.0, HALF - 0.2, 0.8), (1.0, 0.4, 1.6), against_walls=["wall_0"]),
                obj("book", (0.25, HALF - 0.2, 1.0), (0.05, 0.25, 0.3), support="shelf"),
-               obj("book2", (-0.2, HALF - 0.2 + 0.08, 1.0), (0.05, 0.25, 0.3), support="shelf")]  # at the back
-    problem, layout = solved(objects, {"shelf": "shelf", "book": "book", "book2": "book"})
+               obj("book2", (-0.2, HALF - 0.2 + 0.14, 1.0), (0.05, 0.25, 0.3), support="shelf"),  # at the back
+               obj("book3", (0.0, HALF - 0.2 - 0.04, 1.0), (0.05, 0.25, 0.3), support="shelf")]  # 4 cm forward
+    problem, layout = solved(objects, {"shelf": "shelf", "book": "book", "book2": "book", "book3": "book"})
     shelf_pos = placed(layout, "shelf")[0]
     right, left = placed(layout, "book")[0], placed(layout, "book2")[0]
     assert right[0] - shelf_pos[0] == pytest.approx(0.25, abs=0.01)  # at its seen place, not the first free slot
     assert left[0] - shelf_pos[0] == pytest.approx(-0.2, abs=0.01)
     assert right[1] - shelf_pos[1] == pytest.approx(0.0, abs=0.01)
-    # the 0.35 m deep space leaves a 0.25 m book 5 cm either way: seen 8 cm back, it stands at the back
+    # the 0.35 m deep space leaves a 0.25 m book 5 cm either way: seen 14 cm back, it stands at the back …
     assert left[1] - shelf_pos[1] == pytest.approx(0.05, abs=0.01)
+    # … but 4 cm off the middle is within what depth can tell inside a shelf: it stands in the middle
+    assert placed(layout, "book3")[0][1] - shelf_pos[1] == pytest.approx(0.0, abs=0.005)
     assert evaluate(layout, problem)["colliding_pairs"] == 0
 
 
