@@ -10,6 +10,10 @@ upright yaws. The result goes into ``Candidate.fit``::
      "residual_m" (median distance of the observed points to the fitted surface),
      "source": "fit", "yaw_source" (which hypothesis won), "inliers" (fraction within 8 cm)}
 
+An asset as wide every way seen from above (a lamp shade, a pot, a round table:
+``symmetry.plan_width_ratio``) shows no direction in a depth map; its fitted pose is turned to the
+room's nearest axis about its own centre (``yaw_source`` says so).
+
 The solver starts from that pose; its rules (support, walls, collisions) then act on it.
 Objects that cannot be fitted (no mask, too few depth points, no proxy) keep ``fit = None`` and
 get a note on the CandidateSet, so a box start is never a silent fallback.
@@ -27,8 +31,10 @@ import numpy as np
 from ..errors import BadInputError
 from ..schema import CandidateSet, Observation
 from .fit_points import MIN_POINTS, back_project, read_mask
-from .fit_solve import FitParams, Hypothesis, fit_pose, prepare_surface
-from .fit_view import FitView, Surface, sample_surface
+from .fit_solve import FitParams, FitResult, Hypothesis, fit_pose, prepare_surface
+from .fit_start import wrap
+from .fit_view import FitView, Surface, rot_z, sample_surface
+from .symmetry import ROUND_PLAN, plan_width_ratio
 from .assets import asset_proxy, catalogue_assets
 
 SURFACE_SAMPLES = 2000
@@ -56,6 +62,7 @@ def fit_candidates(observation: Observation, candidates: CandidateSet, catalogue
     objects = observation.graph.by_id()
     chosen = _chosen_assets(out, assets, objects)
     surfaces: dict[str, Surface] = {}
+    round_plan: dict[str, bool] = {}
     floor_z = _floor_z(observation)
     for cand in out.candidates:
         obj = objects.get(cand.object_id)
@@ -75,6 +82,7 @@ def fit_candidates(observation: Observation, candidates: CandidateSet, catalogue
         if aid not in surfaces:
             verts, faces = asset_proxy(asset, proxies)
             surfaces[aid] = prepare_surface(sample_surface(verts, faces, SURFACE_SAMPLES), params)
+            round_plan[aid] = plan_width_ratio(verts) < ROUND_PLAN
         result = fit_pose(points, surfaces[aid], view, _hypotheses(cand, obj), z=_bottom(obj, points, floor_z),
                           strategy=asset.scaling_strategy, asset_size=np.asarray(asset.size, dtype=float),
                           observed_size=None if obj.box is None else np.asarray(obj.box.size, dtype=float),
@@ -87,13 +95,31 @@ def fit_candidates(observation: Observation, candidates: CandidateSet, catalogue
                              "its points (a mask covering more than the object, or another object); "
                              "the solver starts from its box.")
             continue
+        yaw_source = result.source
+        if round_plan[aid]:  # as wide every way: its yaw is not seen; square it with the room, in place
+            _square_with_room(result, surfaces[aid])
+            yaw_source = "room axes (round in plan)"
         cand.fit = {"asset_id": aid, "transform": [[float(v) for v in row] for row in result.transform()],
                     "scale": [float(s) for s in result.scale], "residual_m": round(result.residual_m, 4),
-                    "source": "fit", "yaw_source": result.source, "inliers": round(result.inlier_fraction, 3)}
+                    "source": "fit", "yaw_source": yaw_source, "inliers": round(result.inlier_fraction, 3)}
         if result.inlier_fraction < POOR_INLIERS:
             out.notes.append(f"{obj.id}: the asset {aid} fits its points poorly ({result.inlier_fraction:.0%} "
                              f"within 8 cm, median {result.residual_m * 100:.0f} cm); the pose may be off.")
     return out
+
+
+def _square_with_room(result: FitResult, surface: Surface) -> None:
+    """Turn a fitted pose to the nearest of the room's axes about its footprint's centre.
+
+    Why: an asset as wide every way (a lamp shade, a plant pot, a round table) shows no direction in
+    a depth map, so the fit's yaw for it is noise; the room's axes are the one direction it has, and
+    the one its box is read and drawn in (its place does not change).
+    """
+    mid = (surface.lo + surface.hi) / 2 * result.scale
+    centre = result.position[:2] + rot_z(result.yaw)[:2, :2] @ mid[:2]
+    result.yaw = wrap(round(result.yaw / (math.pi / 2)) * (math.pi / 2))
+    result.position = result.position.copy()
+    result.position[:2] = centre - rot_z(result.yaw)[:2, :2] @ mid[:2]
 
 
 def _load_depth(run_dir: Path, observation: Observation) -> np.ndarray:

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 _PROBES = (math.pi / 2, math.pi, 3 * math.pi / 2)
+ROUND_PLAN = 1.1  # a plan whose widest extent is within this factor of its narrowest has no direction to see
 _RING_MIN = 12  # vertices on one level needed to call it a ring (a box has 4 corners at one radius)
 
 
@@ -70,3 +71,21 @@ def _maps_onto_itself(pts: np.ndarray, angle: float, tol: float) -> bool:
             if d.max() > tol:
                 return False
     return True
+
+
+def plan_width_ratio(verts: np.ndarray, step_deg: float = 3.0) -> float:
+    """Widest over narrowest extent of the proxy seen from above, over all directions (1 for a circle,
+    about 1.08 for an octagon, 1.41 for a square).
+
+    Why: a depth map shows an object's direction only through the shape of its plan. A lamp shade or
+    a plant pot is as wide every way (even when its proxy is a low-poly lathe that
+    :func:`symmetry_angles` does not call round), so which way it was turned cannot be measured —
+    the fit's yaw for it is noise.
+    """
+    xy = np.asarray(verts, dtype=float).reshape(-1, 3)[:, :2]
+    if len(xy) < 3:
+        return math.inf
+    angles = np.radians(np.arange(0.0, 180.0, step_deg))
+    proj = xy @ np.stack([np.cos(angles), np.sin(angles)])
+    widths = np.ptp(proj, axis=0)
+    return float(widths.max() / max(float(widths.min()), 1e-9))

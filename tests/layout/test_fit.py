@@ -157,3 +157,49 @@ def test_png_masks_read_the_same_without_pil(tmp_path):
     with pytest.raises(BadInputError, match="cannot be read") as info:
         read_mask(tmp_path / "bad.png")
     assert "perception" in info.value.fix
+
+
+def drum(radius: float = 0.2, height: float = 0.5, sides: int = 8):
+    """A closed prism on a regular polygon: a low-poly lamp shade or pot, as wide every way."""
+    ring = [(radius * math.cos(2 * math.pi * k / sides), radius * math.sin(2 * math.pi * k / sides))
+            for k in range(sides)]
+    verts = np.array([(x, y, z) for z in (0.0, height) for x, y in ring] + [(0, 0, 0), (0, 0, height)])
+    faces = []
+    for k in range(sides):
+        a, b = k, (k + 1) % sides
+        faces += [(a, b, sides + b), (a, sides + b, sides + a), (2 * sides, b, a), (2 * sides + 1, sides + a, sides + b)]
+    return verts, np.array(faces)
+
+
+def test_a_round_asset_is_squared_with_the_room_in_place(tmp_path):
+    # seen from the front, an octagonal pot has no direction to measure: whatever yaw the box and the fit
+    # read into its points, it stands square with the room's axes, its footprint where it was seen
+    verts, faces = fs.subdivide(*drum(), 1)
+    cam = fs.camera(200, 150)
+    pos = (0.1, 0.3, 0.0)
+    depth, mask = render_object(verts, faces, math.radians(37), pos, (1.0, 1.0, 1.0), cam)
+    (tmp_path / "masks").mkdir()
+    Image.fromarray(mask.astype(np.uint8) * 255).save(tmp_path / "masks" / "pot_0.png")
+    np.save(tmp_path / "depth.npy", depth.astype(np.float32))
+    ys, xs = np.nonzero(mask)
+    det = Detection("pot", 0.9, (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)),
+                    {"png": "masks/pot_0.png"})
+    box = Box3D((0.1, 0.3, 0.25), (0.4, 0.4, 0.5), math.radians(37))
+    obs = Observation("image.png", cam, FLOOR, SceneGraph([SceneObject("pot_0", "pot", det, box)]), "depth.npy")
+    catalogue = {"pot_a": AssetRecord("pot_a", "pot_a", "pot", "pot", (0.4, 0.4, 0.5))}
+    cands = CandidateSet([Candidate("pot_0", [RankedAsset("pot_a", 0.9)],
+                                    [PoseHypothesis(math.radians(37), 0.5, "template")])])
+    fit = fit_candidates(obs, cands, catalogue, {"pot_a": (verts, faces)}, None, tmp_path).candidates[0].fit
+    m = np.asarray(fit["transform"])
+    yaw = math.degrees(math.atan2(m[1, 0], m[0, 0]))
+    assert abs((yaw + 45.0) % 90.0 - 45.0) < 1e-6, yaw
+    assert "round in plan" in fit["yaw_source"]
+    assert np.linalg.norm(m[:2, 3] - np.asarray(pos[:2])) < 0.04  # turned about its own centre
+
+
+def test_plan_width_ratio_tells_round_plans_from_square_ones():
+    from imaginarium.core.layout.symmetry import ROUND_PLAN, plan_width_ratio
+
+    assert plan_width_ratio(drum(sides=16)[0]) < plan_width_ratio(drum(sides=8)[0]) < ROUND_PLAN
+    square = plan_width_ratio(drum(sides=4)[0])  # a square box: its diagonal is √2 × its side
+    assert square == pytest.approx(math.sqrt(2), rel=0.01) and square > ROUND_PLAN
