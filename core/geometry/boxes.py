@@ -19,7 +19,8 @@ the raw masked points contain background. Each step removes one kind of error:
 The yaw comes from the densest straight line of the object's points seen from above (its
 visible faces), else from the smallest footprint (:mod:`.box_yaw`); it snaps to the room's
 Manhattan axes when within 10° and the room has walls (furniture mostly stands square to them),
-or at any angle when too little of the object is seen to tell. A foot or stem lost to the
+or at any angle when too little of the object is seen to tell, or when no face of it is seen
+edge-on and its outline is cut by the frame or hidden (its seen footprint then runs the cut's way). A foot or stem lost to the
 erosion lowers the bottom first (``amodal.lower_to_thin_parts``). Then the box is made
 **amodal** (:mod:`.amodal`): sides cut off by the frame, hidden behind nearer things or facing
 away are completed from the class size prior, a floor-standing object reaches the floor, and
@@ -36,7 +37,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..schema import Box3D, Plane
-from .amodal import Extents, complete_box, image_sides, lower_to_thin_parts, open_faces, raise_top_to_mask
+from .amodal import SIDES, Extents, complete_box, image_sides, lower_to_thin_parts, open_faces, raise_top_to_mask
 from .box_yaw import MANHATTAN_SNAP_DEG, best_yaw, is_sliver, line_yaw, off_axes_deg
 from .camera import Intrinsics, pixels_to_camera
 from .room import to_world
@@ -44,6 +45,7 @@ from .room import to_world
 MIN_PIXELS = 12
 MIN_PART_SHARE = 0.08  # a 3D part with fewer of the points is background or stray pixels
 SECOND_PART = 0.3  # a part apart from the main one must be comparable to it (not a neighbour seen behind)
+FLAT_M = 0.05  # points spanning less height than this are a flat thing's top (a rug): no face of it is seen
 TALLEST_SHARE = 1.3  # a box this much taller than its class's tallest (its prior's high end) is not one object
 
 
@@ -155,14 +157,23 @@ def object_box(mask: np.ndarray, depth: np.ndarray, k: Intrinsics, world_from_ca
     world = _off_room_planes(world, planes)
     walls = [p for p in planes or [] if p.kind == "wall"]
     yaw = line_yaw(world[:, :2])
+    # a line in the top view is a face seen edge-on only where there are faces: a rug's densest line is
+    # where the camera saw most of it, next to the frame's edge
+    low, high = np.percentile(world[:, 2], [2, 98])
+    from_faces = yaw is not None and high - low > FLAT_M
     if yaw is None:
         yaw, _ = best_yaw(world[:, :2], yaw_step_deg)
+    vis = image_sides(mask, depth)
     notes: list[str] = []
     if walls and off_axes_deg(yaw) < MANHATTAN_SNAP_DEG:
         yaw = 0.0
     elif walls and prior is not None and is_sliver(world[:, :2], yaw, prior):
         notes.append(f"turned {off_axes_deg(yaw):.0f}° to square with the walls: "
                      "too little of it is seen to tell which way it runs")
+        yaw = 0.0
+    elif walls and not from_faces and any(vis.hidden(side) for side in SIDES):
+        notes.append(f"turned {off_axes_deg(yaw):.0f}° to square with the walls: no face of it is seen edge-on and "
+                     "its outline is cut off, so its seen footprint runs the way of the cut")
         yaw = 0.0
     if prior is not None:
         longest = 1.1 * max(prior.high[0], prior.high[1])
@@ -182,7 +193,6 @@ def object_box(mask: np.ndarray, depth: np.ndarray, k: Intrinsics, world_from_ca
                      "lamp's stem, a vase's foot) was too narrow to measure among the object's inner pixels")
         ext.z[0] = lowered
     visible = ext.box()
-    vis = image_sides(mask, depth)
     faces = open_faces(ext, vis, world_from_camera, k)
     hidden = "bottom" in faces
     extended_to = None

@@ -140,6 +140,19 @@ def test_a_wardrobe_seen_as_a_strip_at_the_frame_stands_square_with_the_walls():
     assert any("square with the walls" in n for n in ob.notes)
 
 
+def test_a_rug_cut_by_the_frame_stands_square_with_the_walls_not_with_the_cut():
+    # the camera looks 30° off the room's axes and the frame's bottom edge cuts the rug: what is seen is
+    # bounded by that cut, and its smallest footprint runs the cut's way (no face of a rug is seen edge-on)
+    rug = SyntheticBox((0.4, 0.0, 0.01), (1.4, 2.0, 0.02))
+    _, k, _, depth, obj, est = _scene([rug], pos=(0.0, -0.6, 1.5), yaw=-30.0, pitch=-30.0)
+    mask = obj == 0
+    assert image_sides(mask, depth).hidden("bottom") == "cut"
+    ob = object_box(mask, depth, k, est.world_from_camera, planes=est.planes, floor_standing=True, label="rug",
+                    prior=_prior(1.6, 2.0, 0.02))
+    assert abs((np.degrees(ob.box.yaw) + 45) % 90 - 45) < 1.0
+    assert any("square with the walls" in n and "cut" in n for n in ob.notes)
+
+
 def test_a_lamp_whose_table_was_not_detected_is_not_stretched_to_the_floor():
     lamp = SyntheticBox((0.0, 1.6, 0.85), (0.3, 0.3, 0.5))
     table = SyntheticBox((0.0, 1.45, 0.3), (0.6, 0.6, 0.6))  # hides the lamp's foot; the detector missed it
