@@ -320,13 +320,17 @@ def _axis_order(sizes: list[float], growable: list[list[bool]], prior: Any) -> t
 
     A fully seen axis should match its dimension; a partly hidden one only must not exceed it.
     """
-    def cost(order: tuple[int, int]) -> float:
+    def cost(order: tuple[int, int]) -> tuple[float, float]:
         total = 0.0
         for i, j in enumerate(order):
             m, p = max(sizes[i], 1e-3), max(prior.median[j], 1e-3)
             if m > p or not any(growable[i]):
                 total += math.log(m / p) ** 2
-        return total
+        # when both pairings fit (both axes partly hidden), the seen part's proportions decide: the
+        # longer seen side is the longer one (a sofa seen as a strip along the view runs along it)
+        seen = math.log(max(sizes[0], 1e-3) / max(sizes[1], 1e-3))
+        wanted = math.log(max(prior.median[order[0]], 1e-3) / max(prior.median[order[1]], 1e-3))
+        return round(total, 9), (seen - wanted) ** 2
 
     return min(((0, 1), (1, 0)), key=cost)
 

@@ -83,6 +83,18 @@ def test_growth_stops_at_a_wall():
     assert unchanged.y == [1.0, 1.2] and not notes  # nothing hidden: nothing completed
 
 
+def test_a_strip_cut_on_two_sides_takes_its_long_side_along_its_longer_seen_side():
+    # a sofa at the frame's left edge: 10 cm of it seen across the view, 50 cm along it, both cut off. Either
+    # pairing of its sides with the class's fits the numbers; the seen proportions say it runs along the view
+    ext = Extents(0.0, [-2.7, -2.6], [0.1, 0.6], [0.0, 0.8])
+    cut = "cut off by the image's left edge"
+    grown, notes = complete_box(ext, {"-x": cut, "-y": cut}, _prior(2.2, 0.9, 0.8), [])
+    assert grown.y[1] - grown.y[0] == pytest.approx(2.2, abs=1e-6)  # its length along y
+    assert grown.x[1] - grown.x[0] == pytest.approx(0.9, abs=1e-6)  # its depth along x
+    assert grown.x[1] == pytest.approx(-2.6) and grown.y[1] == pytest.approx(0.6)  # the seen ends stay
+    assert any("width along y" in n for n in notes)
+
+
 def test_flying_pixels_at_depth_edges_do_not_stretch_the_box():
     box = SyntheticBox((0.2, 2.0, 0.4), (0.8, 0.6, 0.8))
     _, k, pose, depth, obj, est = _scene([box], pos=(0.0, -0.3, 2.0), pitch=-35.0)
