@@ -234,14 +234,16 @@ def _project(p: np.ndarray, cam_from_world: np.ndarray, k: Any) -> np.ndarray | 
 
 def complete_box(ext: Extents, faces: dict[str, str], prior: Any | None, walls: Sequence[Plane], *,
                  floor_standing: bool = False, label: str = "object",
-                 obstacles: Sequence[Box3D] = ()) -> tuple[Extents, list[str]]:
+                 obstacles: Sequence[Box3D] = (), unsupported_bottom: bool = False) -> tuple[Extents, list[str]]:
     """Grow the open faces to the class prior where the measurement is implausibly small; returns notes.
 
     ``prior``: a :class:`core.library.priors.SizePrior` (width, depth, height) or None. The target is
     the class median, or its 20th percentile for classes whose sizes vary more than 1.6× (plants,
     lamps): the measurement is a lower bound, and a wide class says little beyond it. Faces cut off
     by the frame or occluded grow before an unseen far side (what the frame cuts is surely missing),
-    and no face grows through a wall or into ``obstacles`` (other objects' visible boxes).
+    and no face grows through a wall or into ``obstacles`` (other objects' visible boxes). A hidden
+    bottom with nothing found under it to stand on (``unsupported_bottom``) grows down to the
+    class's height.
     """
     notes: list[str] = []
     ext = Extents(ext.yaw, list(ext.x), list(ext.y), list(ext.z))
@@ -260,6 +262,14 @@ def complete_box(ext: Extents, faces: dict[str, str], prior: Any | None, walls: 
         notes.append(f"top {faces['top']}: height completed from {height:.2f} m to {target:.2f} m "
                      f"(size prior: {src})")
         ext.z[1] = ext.z[0] + target
+    height = ext.z[1] - ext.z[0]
+    if unsupported_bottom and "bottom" in faces and height < prior.low[2] and ext.z[0] > 0.0:
+        # its bottom is hidden and nothing it could stand on was found under it (else it reached down
+        # there): it is at least as tall as its class, not the sliver seen above what hides it
+        bottom = max(0.0, ext.z[1] - _target(prior, 2))
+        notes.append(f"bottom {faces['bottom']}: height completed downwards from {height:.2f} m to "
+                     f"{ext.z[1] - bottom:.2f} m (size prior: {src})")
+        ext.z[0] = bottom
     sizes = [ext.x[1] - ext.x[0], ext.y[1] - ext.y[0]]
     growable = [[f"{s}{n}" in faces for s in "-+"] for n in "xy"]
     order = _axis_order(sizes, growable, prior)

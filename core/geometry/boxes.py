@@ -219,8 +219,9 @@ def object_box(mask: np.ndarray, depth: np.ndarray, k: Intrinsics, world_from_ca
             notes.append(f"bottom {faces['bottom']}: extended down from {ext.z[0]:.2f} m to "
                          f"{'the floor' if extended_to == 'floor' else extended_to} at {target:.2f} m")
             ext.z[0] = min(ext.z[0], target)
+    unsupported = hidden and not floor_standing and extended_to is None and lowered is None and ext.z[0] > 0.03
     ext, completed = complete_box(ext, faces, prior, walls, floor_standing=floor_standing, label=label or "object",
-                                  obstacles=obstacles or ())
+                                  obstacles=obstacles or (), unsupported_bottom=unsupported)
     notes.extend(completed)
     if "top" not in faces:
         ceiling = next((-p.offset for p in planes or [] if p.kind == "ceiling"), 3.5)

@@ -95,6 +95,21 @@ def test_a_strip_cut_on_two_sides_takes_its_long_side_along_its_longer_seen_side
     assert any("width along y" in n for n in notes)
 
 
+def test_a_hidden_bottom_with_nothing_found_under_it_is_completed_down_to_the_class_height():
+    # a lamp's shade seen above the back of a sofa: 12 cm of it, its bottom hidden, no support found under it
+    # (so it was not extended anywhere). It is as tall as a lamp, not a 12 cm sliver; its seen top stays
+    ext = Extents(0.0, [-0.1, 0.1], [1.0, 1.2], [0.82, 0.94])
+    hidden = "hidden behind something nearer on its bottom"
+    grown, notes = complete_box(ext, {"bottom": hidden}, _prior(0.3, 0.3, 0.45), [], unsupported_bottom=True)
+    assert grown.z == pytest.approx([0.94 - 0.45, 0.94])
+    assert any("height completed downwards" in n for n in notes)
+    # what it stands on was found (its bottom was taken down there, or a foot was found): left as measured
+    assert complete_box(ext, {"bottom": hidden}, _prior(0.3, 0.3, 0.45), [])[0].z == pytest.approx([0.82, 0.94])
+    on_floor = Extents(0.0, [-0.1, 0.1], [1.0, 1.2], [0.0, 0.12])  # already down at the floor: nothing to do
+    assert complete_box(on_floor, {"bottom": hidden}, _prior(0.3, 0.3, 0.45), [],
+                        unsupported_bottom=True)[0].z == pytest.approx([0.0, 0.12])
+
+
 def test_flying_pixels_at_depth_edges_do_not_stretch_the_box():
     box = SyntheticBox((0.2, 2.0, 0.4), (0.8, 0.6, 0.8))
     _, k, pose, depth, obj, est = _scene([box], pos=(0.0, -0.3, 2.0), pitch=-35.0)
