@@ -29,6 +29,7 @@ NORMALS_MAX_POINTS = 15000
 FLOOR_BELOW_MAX = 0.03  # the floor: at most this share of all points lie below it
 WALL_MIN_WIDTH_M = 2.5  # narrower planes with room behind their ends are furniture faces, wider ones walls
 WALL_IN_ONE_BOX = 0.6  # a plane this much inside one detection's box is that object's face
+MIN_CEILING_HEIGHT_M = 2.0  # rooms are taller; a surface facing down lower than this is the underside of something
 MIN_CEILING_SPREAD_M = 0.3  # a ceiling, seen from above, is at least this wide across its longest direction
 
 
@@ -153,9 +154,15 @@ def estimate_room(depth: np.ndarray, k: Intrinsics, *, floor_mask: np.ndarray | 
             fit = _orient_towards_origin(_full_inliers(fit, pts, thr))
             fit.inliers &= ~used
             beyond = np.mean(fit.signed_distance(pts) < -4 * thr)
+            high = float(np.median(pts[fit.inliers] @ up)) - floor.offset
             if fit.normal @ up < 0 and beyond < 0.03 and fit.count >= min_ceiling \
                     and _spread_across(pts[fit.inliers], up) >= MIN_CEILING_SPREAD_M:
-                ceiling = fit
+                if high >= MIN_CEILING_HEIGHT_M:
+                    ceiling = fit
+                else:
+                    notes.append(f"a surface facing down {high:.2f} m above the floor is not taken for the ceiling "
+                                 f"(rooms are at least {MIN_CEILING_HEIGHT_M:.1f} m tall): probably the underside of "
+                                 "a shelf, a cabinet or a loft")
 
     # Manhattan frame on the floor: +Y is the axis direction closest to the viewing direction.
     forward = _horizontal(np.array([0.0, 0.0, 1.0]), up)

@@ -131,6 +131,17 @@ def test_a_tilted_photo_that_sees_no_ceiling_finds_none_in_the_top_rows_of_the_w
     assert estimate_room(depth, k, floor_mask=surface == 0).plane("ceiling") is None
 
 
+def test_a_surface_facing_down_lower_than_a_room_is_tall_is_not_the_ceiling():
+    # a loft (or a high cabinet) over the back of the room, 1.75 m up, fills the top of the view: its
+    # underside faces down like a ceiling, but a ceiling that low would push every picture and shelf under it
+    loft = SyntheticBox((0.0, 2.0, 1.85), (5.0, 4.0, 0.2))
+    room, k, pose, depth, surface, _ = _scene(pitch=5.0, yaw=5.0, pos=(0.3, 0.0, 1.4), fov=75, boxes=[loft],
+                                              size=(320, 240))
+    est = estimate_room(depth, k, floor_mask=surface == 0)
+    assert est.plane("ceiling") is None
+    assert any("not taken for the ceiling" in n for n in est.notes)
+
+
 def test_big_table_in_the_lower_image_is_not_taken_for_the_floor():
     table = SyntheticBox((0.0, 1.2, 0.375), (2.6, 1.4, 0.75))
     room, k, pose, depth, surface, obj = _scene(boxes=[table], pitch=-30.0, yaw=0.0)
