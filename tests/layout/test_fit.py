@@ -86,18 +86,22 @@ def test_free_space_takes_back_what_an_oversized_box_asked_for(chair, free_space
         assert result.scale[0] > 1.08
 
 
+def save_view(tmp_path, label: str, depth, mask) -> Detection:
+    """The run folder's depth map and ``<label>_0``'s mask; its detection, boxed around the mask."""
+    (tmp_path / "masks").mkdir()
+    Image.fromarray(mask.astype(np.uint8) * 255).save(tmp_path / "masks" / f"{label}_0.png")
+    np.save(tmp_path / "depth.npy", depth.astype(np.float32))
+    ys, xs = np.nonzero(mask)
+    return Detection(label, 0.9, (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)),
+                     {"png": f"masks/{label}_0.png"})
+
+
 def write_run(tmp_path, chair, *, group: bool = False):
     """A run folder: a chair rendered at a known pose, its mask, depth and an observation naming it."""
     verts, faces = chair
     cam = fs.camera(200, 150)
     yaw, pos = math.radians(25), (0.1, 0.15, 0.0)
-    depth, mask = render_object(verts, faces, yaw, pos, (1.0, 1.0, 1.0), cam)
-    (tmp_path / "masks").mkdir()
-    Image.fromarray(mask.astype(np.uint8) * 255).save(tmp_path / "masks" / "chair_0.png")
-    np.save(tmp_path / "depth.npy", depth.astype(np.float32))
-    ys, xs = np.nonzero(mask)
-    det = Detection("chair", 0.9, (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)),
-                    {"png": "masks/chair_0.png"})
+    det = save_view(tmp_path, "chair", *render_object(verts, faces, yaw, pos, (1.0, 1.0, 1.0), cam))
     objs = [SceneObject("chair_0", "chair", det, Box3D((0.1, 0.1, 0.45), (0.5, 0.3, 0.9), 0.0),
                         group="chairs" if group else None),
             SceneObject("lamp_0", "lamp", None, Box3D((1.0, 1.0, 0.2), (0.2, 0.2, 0.4), 0.0))]
@@ -177,13 +181,7 @@ def test_a_round_asset_is_squared_with_the_room_in_place(tmp_path):
     verts, faces = fs.subdivide(*drum(), 1)
     cam = fs.camera(200, 150)
     pos = (0.1, 0.3, 0.0)
-    depth, mask = render_object(verts, faces, math.radians(37), pos, (1.0, 1.0, 1.0), cam)
-    (tmp_path / "masks").mkdir()
-    Image.fromarray(mask.astype(np.uint8) * 255).save(tmp_path / "masks" / "pot_0.png")
-    np.save(tmp_path / "depth.npy", depth.astype(np.float32))
-    ys, xs = np.nonzero(mask)
-    det = Detection("pot", 0.9, (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)),
-                    {"png": "masks/pot_0.png"})
+    det = save_view(tmp_path, "pot", *render_object(verts, faces, math.radians(37), pos, (1.0, 1.0, 1.0), cam))
     box = Box3D((0.1, 0.3, 0.25), (0.4, 0.4, 0.5), math.radians(37))
     obs = Observation("image.png", cam, FLOOR, SceneGraph([SceneObject("pot_0", "pot", det, box)]), "depth.npy")
     catalogue = {"pot_a": AssetRecord("pot_a", "pot_a", "pot", "pot", (0.4, 0.4, 0.5))}
