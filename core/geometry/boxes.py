@@ -20,13 +20,14 @@ The yaw comes from the densest straight line of the object's points seen from ab
 visible faces), else from the smallest footprint (:mod:`.box_yaw`); it snaps to the room's
 Manhattan axes when within 10° and the room has walls (furniture mostly stands square to them),
 or at any angle when too little of the object is seen to tell, or when no face of it is seen
-edge-on and its outline is cut by the frame or hidden (its seen footprint then runs the cut's way). A foot or stem lost to the
-erosion lowers the bottom first (``amodal.lower_to_thin_parts``). Then the box is made
-**amodal** (:mod:`.amodal`): sides cut off by the frame, hidden behind nearer things or facing
-away are completed from the class size prior, a floor-standing object reaches the floor, and
-another object whose bottom is hidden is extended down to its support — the highest plausible
-surface below it (another object's top, else the floor, unless it would then be taller than
-1.3 × its class's tallest: then it stands on something not detected and stays as measured).
+edge-on and its outline is cut by the frame or hidden (its seen footprint then runs the cut's way).
+A foot or stem lost to the erosion lowers the bottom first (``amodal.lower_to_thin_parts``).
+Then the box is made **amodal** (:mod:`.amodal`): sides cut off by the frame, hidden behind nearer
+things or facing away are completed from the class size prior, a floor-standing object reaches the
+floor, and another object whose bottom is hidden is extended down to its support — the highest
+plausible surface below it (another object's top, else the floor, unless it would then be taller
+than 1.3 × its class's tallest: then it stands on something not detected, and is completed down
+to its class's height only).
 """
 from __future__ import annotations
 
@@ -173,7 +174,7 @@ def object_box(mask: np.ndarray, depth: np.ndarray, k: Intrinsics, world_from_ca
         yaw = 0.0
     elif walls and not from_faces and any(vis.hidden(side) for side in SIDES):
         notes.append(f"turned {off_axes_deg(yaw):.0f}° to square with the walls: no face of it is seen edge-on and "
-                     "its outline is cut off, so its seen footprint runs the way of the cut")
+                     "its outline is cut off by the frame or hidden, so its seen footprint runs the way of the cut")
         yaw = 0.0
     if prior is not None:
         longest = 1.1 * max(prior.high[0], prior.high[1])

@@ -154,9 +154,9 @@ def estimate_room(depth: np.ndarray, k: Intrinsics, *, floor_mask: np.ndarray | 
             fit = _orient_towards_origin(_full_inliers(fit, pts, thr))
             fit.inliers &= ~used
             beyond = np.mean(fit.signed_distance(pts) < -4 * thr)
-            high = float(np.median(pts[fit.inliers] @ up)) - floor.offset
             if fit.normal @ up < 0 and beyond < 0.03 and fit.count >= min_ceiling \
                     and _spread_across(pts[fit.inliers], up) >= MIN_CEILING_SPREAD_M:
+                high = float(np.median(pts[fit.inliers] @ up)) - floor.offset
                 if high >= MIN_CEILING_HEIGHT_M:
                     ceiling = fit
                 else:
