@@ -61,7 +61,7 @@ class FitParams:
     free_space_rel: float = 0.015    # … plus this fraction of its depth (depth noise grows with distance)
     scale_sigma: float = 1.0         # log-scale prior on observed axes (weak: the points decide)
     hidden_sigma: float = 0.15       # log-scale prior on the axis along the view (the unseen depth)
-    depth_spread: float = 0.03       # a measured extent along the view counts this share of the distance shorter
+    depth_spread: float = 0.045       # a measured extent along the view counts this share of the distance shorter
     centre_sigma_m: float = 0.3      # footprint-centre prior around the observed box's centre
     hypothesis_weight: float = 0.5   # cost of a hypothesis with confidence c: weight * (1 - c)
     box_weight: float = 1.0          # cost of disagreeing with perception's box: weight * (1 - footprint IoU)
