@@ -74,7 +74,8 @@ def built_collection(run_dir: str | Path) -> bpy.types.Collection | None:
     if not run_dir.is_dir():
         return None
     coll = lp.find_run_collection(ensure_run_id(run_dir))
-    if coll is None or Path(str(coll.get(RUN_DIR, ""))).resolve() != run_dir.resolve():
+    recorded = run_dir_of(coll)
+    if recorded is None or recorded.resolve() != run_dir.resolve():
         return None  # (a copied folder keeps its id: the collection belongs to the original)
     return coll
 
@@ -113,14 +114,24 @@ def run_collection_of(obj: bpy.types.Object) -> bpy.types.Collection | None:
     return lp.find_run_collection(str(run_id)) if run_id else None
 
 
+def run_dir_of(coll: bpy.types.Collection | None) -> Path | None:
+    """The run folder a built collection records, or None when it records none.
+
+    Why: ``Path("")`` is Blender's current folder, so a collection without a run folder would read a
+    stray ``./observation.json`` from wherever Blender was started.
+    """
+    value = coll.get(RUN_DIR) if coll is not None else None
+    return Path(str(value)) if value else None
+
+
 def _session(coll: bpy.types.Collection) -> tuple[Path | None, LayoutProblem, Any]:
     """The run folder (if it still exists), the problem and the catalogue for a built collection."""
     library_dir = coll.get(LIBRARY_DIR)
     if not library_dir:
         raise LibraryError(f"{coll.name} does not say which asset library it was built from.",
                            "Build the room again from the From Image section.")
-    run_dir = Path(coll.get(RUN_DIR, ""))
-    if (run_dir / "observation.json").is_file() and (run_dir / "candidates.json").is_file():
+    run_dir = run_dir_of(coll)
+    if run_dir is not None and (run_dir / "observation.json").is_file() and (run_dir / "candidates.json").is_file():
         problem = problem_for(run_dir, library_dir)
         return run_dir, problem, problem.catalogue
     catalogue = pipeline.load_catalogue(library_dir)  # run folder gone: re-solve from the scene alone
@@ -247,7 +258,7 @@ def object_details(obj: bpy.types.Object) -> dict[str, str]:
                "relation": str(obj.get(lp.RELATION, "")), "support": str(obj.get(lp.PARENT, "")) or "none",
                "label": "", "group": "", "notes": "\n".join(lp.object_notes(obj))}
     coll = run_collection_of(obj)
-    run_dir = Path(coll.get(RUN_DIR, "")) if coll is not None else None
+    run_dir = run_dir_of(coll)
     if run_dir is not None and (run_dir / "observation.json").is_file() and coll.get(LIBRARY_DIR):
         try:
             item = problem_for(run_dir, coll[LIBRARY_DIR]).by_id().get(details["object_id"])

@@ -7,7 +7,6 @@ and gives both one answer.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import bpy
 
@@ -36,9 +35,10 @@ def removed_in_run(coll: bpy.types.Collection | None) -> list[dict[str, str]]:
 
     Read from the run's observation.json, re-read only when that file changed (the panel draws often).
     """
-    if coll is None or not coll.get(layout_session.RUN_DIR):  # no run folder: never a stray ./observation.json
+    run_dir = layout_session.run_dir_of(coll)
+    if run_dir is None:
         return []
-    path = Path(coll[layout_session.RUN_DIR]) / "observation.json"
+    path = run_dir / "observation.json"
     try:
         stamp = path.stat().st_mtime_ns
     except OSError:

@@ -1,7 +1,6 @@
 """Selected-object actions: swap its asset, pin / unpin, re-optimise around it, restore a removed object."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import bpy
 
@@ -109,9 +108,9 @@ def restore_removed(coll: bpy.types.Collection, object_id: str) -> None:
     from ..core.perception.verdicts import restore_object
     from ..imaginarium_addon.scene_builder import read_layout
 
-    run_dir = Path(coll.get(layout_session.RUN_DIR) or "")
+    run_dir = layout_session.run_dir_of(coll)
     library_dir = coll.get(layout_session.LIBRARY_DIR)
-    if run_dir == Path("") or not (run_dir / "observation.json").is_file() or not library_dir:  # "" is Blender's cwd
+    if run_dir is None or not (run_dir / "observation.json").is_file() or not library_dir:
         raise LibraryError(f"The run folder of {coll.name} is gone, so its removed objects cannot be restored.",
                            "Build the room again from the From Image section.")
     restore_object(run_dir, object_id)

@@ -49,6 +49,10 @@ s.Observation(str(image), cam, planes, graph).save(run_dir / "observation.json")
 s.CandidateSet([s.Candidate("bed", [s.RankedAsset("1", 0.9)]), s.Candidate("chair", [s.RankedAsset("2", 0.8)]),
                 s.Candidate("chair_2", [s.RankedAsset("2", 0.7)])]).save(run_dir / "candidates.json")
 
+stray = out_dir / "stray"  # a run's observation where Blender happens to have been started
+stray.mkdir(exist_ok=True)
+(stray / "observation.json").write_text((run_dir / "observation.json").read_text())
+
 coll, layout = place_run(run_dir, library)
 report["built"] = sorted(lp.placement_objects(coll))
 bed = lp.placement_objects(coll)["bed"]
@@ -108,4 +112,14 @@ hit_beside = wall.ray_cast((1.5, 0.0, 1.5), (0.0, 1.0, 0.0))[0]
 hit_below = wall.ray_cast((cx, 0.0, 0.4), (0.0, 1.0, 0.0))[0]
 report["window"] = {"wall": win.support, "size": [w, h], "bottom": cz - h / 2, "through_centre": not hit_centre,
                     "solid_beside": hit_beside, "solid_below": hit_below}
+# A collection that records no run folder reads nothing from Blender's current folder.
+import os  # noqa: E402
+
+session = __import__(pkg + ".imaginarium_addon.layout_session", fromlist=["x"])
+run_state = __import__(pkg + ".imaginarium_addon.run_state", fromlist=["x"])
+if session.RUN_DIR in wcoll:
+    del wcoll[session.RUN_DIR]
+os.chdir(stray)
+report["no_run_folder"] = {"run_dir": session.run_dir_of(wcoll), "removed": run_state.removed_in_run(wcoll),
+                           "details_label": session.object_details(next(iter(wcoll.objects)))["label"]}
 print(json.dumps(report))

@@ -349,6 +349,8 @@ def test_panel_restores_a_removed_object_and_a_window_opens_its_wall(built_zip, 
     win = r["window"]                                          # the window detection opened its wall
     assert win["wall"] == "wall_0" and win["through_centre"] and win["solid_beside"] and win["solid_below"]
     assert win["bottom"] == pytest.approx(0.9, abs=0.03)
+    # no run folder recorded: nothing is read from Blender's current folder (which holds a run's observation)
+    assert r["no_run_folder"] == {"run_dir": None, "removed": [], "details_label": ""}
 
 
 # ---- retrieval filters by the vocabulary ----------------------------------------------------------
