@@ -56,7 +56,7 @@ def is_sliver(xy: np.ndarray, yaw: float, prior: Any) -> bool:
     return seen < SLIVER_SHARE * max(float(prior.high[0]), float(prior.high[1]))
 
 
-def best_yaw(xy: np.ndarray, step_deg: float) -> tuple[float, tuple[float, float, float, float]]:
+def best_yaw(xy: np.ndarray, step_deg: float) -> float:
     """Yaw in [0°, 90°) with the smallest 1–99 % footprint; 0° (the Manhattan axes) wins near-ties."""
     angles = np.radians(np.arange(0.0, 90.0, step_deg))
     c, s = np.cos(angles)[:, None], np.sin(angles)[:, None]
@@ -67,4 +67,4 @@ def best_yaw(xy: np.ndarray, step_deg: float) -> tuple[float, tuple[float, float
     best = int(np.argmin(area))
     if area[0] <= 1.08 * area[best]:
         best = 0
-    return float(angles[best]), (float(u0[best]), float(u1[best]), float(v0[best]), float(v1[best]))
+    return float(angles[best])

@@ -163,7 +163,7 @@ def object_box(mask: np.ndarray, depth: np.ndarray, k: Intrinsics, world_from_ca
     low, high = np.percentile(world[:, 2], [2, 98])
     from_faces = yaw is not None and high - low > FLAT_M
     if yaw is None:
-        yaw, _ = best_yaw(world[:, :2], yaw_step_deg)
+        yaw = best_yaw(world[:, :2], yaw_step_deg)
     vis = image_sides(mask, depth)
     notes: list[str] = []
     if walls and off_axes_deg(yaw) < MANHATTAN_SNAP_DEG:

@@ -61,8 +61,7 @@ def fit_candidates(observation: Observation, candidates: CandidateSet, catalogue
     view = FitView(observation.camera, depth)
     objects = observation.graph.by_id()
     chosen = _chosen_assets(out, assets, objects)
-    surfaces: dict[str, Surface] = {}
-    round_plan: dict[str, bool] = {}
+    surfaces: dict[str, tuple[Surface, bool]] = {}  # per asset: its sampled proxy, and whether it is round in plan
     floor_z = _floor_z(observation)
     for cand in out.candidates:
         obj = objects.get(cand.object_id)
@@ -81,9 +80,10 @@ def fit_candidates(observation: Observation, candidates: CandidateSet, catalogue
             continue
         if aid not in surfaces:
             verts, faces = asset_proxy(asset, proxies)
-            surfaces[aid] = prepare_surface(sample_surface(verts, faces, SURFACE_SAMPLES), params)
-            round_plan[aid] = plan_width_ratio(verts) < ROUND_PLAN
-        result = fit_pose(points, surfaces[aid], view, _hypotheses(cand, obj), z=_bottom(obj, points, floor_z),
+            surfaces[aid] = (prepare_surface(sample_surface(verts, faces, SURFACE_SAMPLES), params),
+                             plan_width_ratio(verts) < ROUND_PLAN)
+        surface, round_plan = surfaces[aid]
+        result = fit_pose(points, surface, view, _hypotheses(cand, obj), z=_bottom(obj, points, floor_z),
                           strategy=asset.scaling_strategy, asset_size=np.asarray(asset.size, dtype=float),
                           observed_size=None if obj.box is None else np.asarray(obj.box.size, dtype=float),
                           observed_yaw=None if obj.box is None else float(obj.box.yaw),
@@ -96,8 +96,8 @@ def fit_candidates(observation: Observation, candidates: CandidateSet, catalogue
                              "the solver starts from its box.")
             continue
         yaw_source = result.source
-        if round_plan[aid]:  # as wide every way: its yaw is not seen; square it with the room, in place
-            _square_with_room(result, surfaces[aid])
+        if round_plan:  # as wide every way: its yaw is not seen; square it with the room, in place
+            _square_with_room(result, surface)
             yaw_source = "room axes (round in plan)"
         cand.fit = {"asset_id": aid, "transform": [[float(v) for v in row] for row in result.transform()],
                     "scale": [float(s) for s in result.scale], "residual_m": round(result.residual_m, 4),

@@ -107,7 +107,7 @@ def read_mask(path: str | Path) -> np.ndarray:
             return np.asarray(im.convert("L")) > 127
     except (OSError, ValueError, struct.error, zlib.error) as exc:
         raise BadInputError(f"The object mask {path} cannot be read ({exc}).",
-                            "Re-run perception with --clean (it writes the masks), or save the mask as an "
+                            "Re-run perception with --clean, which writes the masks, or save the mask as an "
                             "8-bit PNG at the image's size.") from None
 
 

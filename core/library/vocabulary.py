@@ -226,8 +226,6 @@ class Vocabulary:
         found = self.lookup(label)
         return found.retrieval_classes() if found else []
 
-    retrieval_classes_for = __call__
-
     def map_labels(self, labels: Iterable[str]) -> dict[str, LabelMatch | None]:
         return {lab: self.lookup(lab) for lab in labels}
 

@@ -84,7 +84,7 @@ class DepthAnythingBackend:
             raise MissingWeightsError(
                 f"Depth model {settings.depth.model!r} is not in {settings.paths.weights_dir}.",
                 _weights_fix(Path(settings.paths.weights_dir) / settings.depth.model)
-                + " Or give your own depth map (--depth).")
+                + " Or give your own depth map: --depth.")
         backend = cls(source, max_depth=settings.depth.max_depth_m, input_size=settings.depth.input_size, device=device)
         backend.converted_dir = settings.models.converted_dir
         return backend
@@ -119,7 +119,7 @@ class DepthAnythingBackend:
             raise ConfigError(f"The depth model at {self.source} predicts relative depth, not metres.",
                               "Choose a metric checkpoint such as depth-anything-v2-metric-indoor-large as the Depth "
                               "model in Preferences → Imaginarium (depth.model in the config file), or give your "
-                              "own depth map (--depth).")
+                              "own depth map: --depth.")
         if abs(self.max_depth - round(self.max_depth)) > 1e-6 or self.max_depth <= 0:
             raise ConfigError(f"depth.max_depth_m = {self.max_depth} must be a positive whole number of metres.",
                               "Set depth.max_depth_m in the config file (or IMAGINARIUM_DEPTH_MAX_DEPTH_M) to the "

@@ -195,17 +195,18 @@ def resize_nearest(depth: np.ndarray, height: int, width: int) -> np.ndarray:
 def load_cached_depth(path: str | Path, height: int, width: int) -> np.ndarray:
     """The pipeline's own ``depth.npy`` stage file, checked: float (height, width), no negative values."""
     path = Path(path)
-    fix = "Run perceive again with --clean (or delete the named file): the cached stage file is damaged."
+    fix = (f"Delete the damaged file {path} and run again (only that stage is redone), or run perceive again "
+           "with --clean.")
     try:
         arr = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
-        raise BadInputError(f"Cached depth {path.name} cannot be read ({str(exc)[:80]}).", fix) from None
+        raise BadInputError(f"Cached depth {path} cannot be read ({str(exc)[:80]}).", fix) from None
     if arr.shape != (height, width) or arr.dtype.kind != "f":
-        raise BadInputError(f"Cached depth {path.name} is {arr.shape} {arr.dtype}, expected ({height}, {width}) "
+        raise BadInputError(f"Cached depth {path} is {arr.shape} {arr.dtype}, expected ({height}, {width}) "
                             "float.", fix)
     with np.errstate(invalid="ignore"):
         if (arr < 0).any():
-            raise BadInputError(f"Cached depth {path.name} has negative depths.", fix)
+            raise BadInputError(f"Cached depth {path} has negative depths.", fix)
     return arr.astype(np.float32, copy=False)
 
 

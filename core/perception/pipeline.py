@@ -281,7 +281,7 @@ def _observation(txn: Transaction, inp: _Inputs, raw: list[RawDetection], det_ba
     kept, ids = kept + new, ids + new_ids
     graph = build_scene_graph(items, room.planes, answer,
                               camera_xy=(float(room.world_from_camera[0, 3]), float(room.world_from_camera[1, 3])))
-    notes.extend(apply_verdicts(graph, answer, inp.lib.size_prior()))
+    notes.extend(apply_verdicts(graph, answer, inp.lib.verdict_size_prior()))
     notes.extend(steps.check_groups(graph, rgb, {oid: d.mask for oid, d in zip(ids, kept)}, settings, answer))
     graph.objects.extend(steps.opening_objects(openings_raw, opening_ids, k, room))
 

@@ -76,8 +76,10 @@ def build_scene_graph(items: list[Item], planes: list[Plane], vlm: VlmAnswer | N
     objs = {it.id: SceneObject(it.id, it.label, it.detection, it.box, confidence=it.confidence, notes=list(it.notes))
             for it in items}
     notes: list[str] = []
-    thin_parts = {it.id: objs[it.id].support for it in items
-                  if _geometric_relations(objs[it.id], items, walls, ceiling, camera_xy, rules)}
+    thin_parts: dict[str, str | None] = {}  # objects resting on a support found far under a missed stem or foot
+    for it in items:
+        if _geometric_relations(objs[it.id], items, walls, ceiling, camera_xy, rules):
+            thin_parts[it.id] = objs[it.id].support
     groups = _geometric_groups(items)
     for name, members in groups.items():
         for m in members:
@@ -213,7 +215,7 @@ def _container(obj: SceneObject, items: list[Item], camera_xy: tuple[float, floa
     return min(found, key=lambda it: float(np.prod(it.box.size))) if found else None
 
 
-def _rest_on_supports(objs: dict[str, SceneObject], rules: SupportRules, thin_parts: set[str] = frozenset()) -> None:
+def _rest_on_supports(objs: dict[str, SceneObject], rules: SupportRules, thin_parts: set[str]) -> None:
     """Boxes end where their support begins: the bottom moves onto the support's top, the top stays.
 
     Depth noise and hidden bottoms leave an object a few centimetres above (or inside) what holds

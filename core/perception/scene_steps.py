@@ -69,7 +69,7 @@ class LibraryContext:
         return SizePriors.from_assets(self.assets.values(), source="the library", vocabulary=self.vocabulary,
                                       broad=default_priors())
 
-    def size_prior(self) -> Any:
+    def verdict_size_prior(self) -> Any:
         """label → (median size, source) for the VLM's "implausible size" verdicts (:mod:`.verdicts`)."""
         from .verdicts import size_prior_from_records
 

@@ -201,8 +201,9 @@ def test_cached_depth_is_checked(tmp_path):
         with pytest.raises(BadInputError, match="Cached depth"):
             load_cached_depth(tmp_path / "depth.npy", 4, 5)
     (tmp_path / "depth.npy").write_bytes(b"\x93NUMPY garbage")
-    with pytest.raises(BadInputError, match="--clean"):
+    with pytest.raises(BadInputError, match="--clean") as info:
         load_cached_depth(tmp_path / "depth.npy", 4, 5)
+    assert str(tmp_path / "depth.npy") in info.value.fix  # which file to delete, whole: not the run folder
 
 
 @needs_real
