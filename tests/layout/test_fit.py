@@ -201,3 +201,26 @@ def test_plan_width_ratio_tells_round_plans_from_square_ones():
     assert plan_width_ratio(drum(sides=16)[0]) < plan_width_ratio(drum(sides=8)[0]) < ROUND_PLAN
     square = plan_width_ratio(drum(sides=4)[0])  # a square box: its diagonal is √2 × its side
     assert square == pytest.approx(math.sqrt(2), rel=0.01) and square > ROUND_PLAN
+
+
+def test_nearest_border_is_the_same_without_scipy(monkeypatch):
+    # Blender's own Python has no scipy: the fit there takes the k-d tree over the border pixels instead
+    # of the distance transform, and must move a proxy point onto the same silhouette
+    from types import SimpleNamespace
+
+    from imaginarium.core.layout import fit_view
+
+    yy, xx = np.mgrid[0:120, 0:160]
+    mask = ((xx - 70) ** 2 / 900 + (yy - 60) ** 2 / 400 <= 1) | ((xx >= 90) & (xx < 110) & (yy >= 30) & (yy < 90))
+    view = SimpleNamespace(camera=SimpleNamespace(width=160, height=120))
+    rng = np.random.default_rng(0)
+    u, v = rng.uniform(15, 140, 400), rng.uniform(10, 110, 400)
+    outside = ~mask[v.astype(int), u.astype(int)]
+    u, v = u[outside], v[outside]
+    fast = fit_view.ObjectMask(mask, view).nearest_border(u, v)
+    monkeypatch.setattr(fit_view, "_nearest_pixel_map", lambda m: None)
+    slow = fit_view.ObjectMask(mask, view).nearest_border(u, v)
+    d_fast, d_slow = np.hypot(fast[:, 0] - u, fast[:, 1] - v), np.hypot(slow[:, 0] - u, slow[:, 1] - v)
+    # the map answers for the query's pixel, the index for its exact position: the same border within a pixel
+    assert len(u) > 100 and np.abs(d_fast - d_slow).max() < 1.0 and np.median(np.abs(d_fast - d_slow)) < 1e-6
+    assert mask[(fast[:, 1]).astype(int), (fast[:, 0]).astype(int)].all()
