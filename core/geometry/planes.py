@@ -83,3 +83,13 @@ def ransac_plane(points: np.ndarray, threshold: float, *, iterations: int = 256,
     if inliers.sum() < min_inliers:
         return None
     return PlaneFit(normal, offset, inliers)
+
+
+def full_inliers(fit: PlaneFit, pts: np.ndarray, thr: float) -> PlaneFit:
+    """A fit made on a subset, re-evaluated on all points."""
+    return PlaneFit(fit.normal, fit.offset, np.abs(pts @ fit.normal - fit.offset) < thr)
+
+
+def towards_origin(fit: PlaneFit) -> PlaneFit:
+    """Normals point into the room, i.e. towards the camera at the origin: n·0 − d > 0."""
+    return fit.flipped() if fit.offset > 0 else fit

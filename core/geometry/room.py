@@ -18,7 +18,8 @@ import numpy as np
 
 from ..schema import Plane
 from .camera import Intrinsics, back_project
-from .planes import PlaneFit, ransac_plane
+from .ceiling import find_ceiling
+from .planes import PlaneFit, full_inliers, ransac_plane, towards_origin
 
 UP_CAMERA = np.array([0.0, -1.0, 0.0])  # image "up" in OpenCV camera axes (y down)
 ASSUMED_HEIGHT_M = 1.5
@@ -29,8 +30,6 @@ NORMALS_MAX_POINTS = 15000
 FLOOR_BELOW_MAX = 0.03  # the floor: at most this share of all points lie below it
 WALL_MIN_WIDTH_M = 2.5  # narrower planes with room behind their ends are furniture faces, wider ones walls
 WALL_IN_ONE_BOX = 0.6  # a plane this much inside one detection's box is that object's face
-MIN_CEILING_HEIGHT_M = 2.0  # rooms are taller; a surface facing down lower than this is the underside of something
-MIN_CEILING_SPREAD_M = 0.3  # a ceiling, seen from above, is at least this wide across its longest direction
 
 
 @dataclass
@@ -100,7 +99,7 @@ def estimate_room(depth: np.ndarray, k: Intrinsics, *, floor_mask: np.ndarray | 
     if labelled.sum() >= 100:
         fit = ransac_plane(pts[labelled], thr, rng=rng, accept=up_ok, min_inliers=50)
         if fit is not None:
-            floor, floor_source = _full_inliers(fit, pts, thr), "labelled floor pixels"
+            floor, floor_source = full_inliers(fit, pts, thr), "labelled floor pixels"
     if floor is None:
         floor = _floor_by_normals(pts, thr)
         floor_source = "lowest large horizontal surface"
@@ -110,7 +109,7 @@ def estimate_room(depth: np.ndarray, k: Intrinsics, *, floor_mask: np.ndarray | 
     if floor is None:
         notes.append("no floor plane found; assumed a level camera 1.5 m above the floor")
         return _level_fallback(label_map, stride, notes)
-    floor = _orient_towards_origin(floor)
+    floor = towards_origin(floor)
     up = floor.normal  # camera frame; the camera is on its positive side
     floor = PlaneFit(up, float(np.median(pts[floor.inliers] @ up)), floor.inliers)
     notes.extend(_camera_height_notes(-floor.offset))
@@ -128,7 +127,7 @@ def estimate_room(depth: np.ndarray, k: Intrinsics, *, floor_mask: np.ndarray | 
         fit = ransac_plane(pts[pool], thr, rng=rng, accept=perp_ok, min_inliers=min_plane)
         if fit is None:
             break
-        fit = _orient_towards_origin(_full_inliers(fit, pts, thr))
+        fit = towards_origin(full_inliers(fit, pts, thr))
         fit.inliers &= ~used
         pool &= ~fit.inliers
         if fit.count < min_plane or any(_same_plane(fit, o, 4 * thr) for o in walls):
@@ -141,28 +140,8 @@ def estimate_room(depth: np.ndarray, k: Intrinsics, *, floor_mask: np.ndarray | 
         walls.append(fit)
         used |= fit.inliers
 
-    ceiling = None
-    down_ok = lambda n: np.abs(n @ up) > math.cos(math.radians(15))  # noqa: E731
-    pool = ~used & ~excluded & (rows < 0.5 * hs) & (pts @ up - floor.offset > 1.0)
-    # A ceiling often shows as a thin strip at the top of the frame: accept a quarter of a wall's
-    # minimum. The pool is already high above the floor, in the upper image and free of objects,
-    # and the plane must face down, so a small strip is safe to trust.
-    min_ceiling = max(60, min_plane // 4)
-    if pool.sum() >= min_ceiling:
-        fit = ransac_plane(pts[pool], thr, rng=rng, accept=down_ok, min_inliers=min_ceiling)
-        if fit is not None:
-            fit = _orient_towards_origin(_full_inliers(fit, pts, thr))
-            fit.inliers &= ~used
-            beyond = np.mean(fit.signed_distance(pts) < -4 * thr)
-            if fit.normal @ up < 0 and beyond < 0.03 and fit.count >= min_ceiling \
-                    and _spread_across(pts[fit.inliers], up) >= MIN_CEILING_SPREAD_M:
-                high = float(np.median(pts[fit.inliers] @ up)) - floor.offset
-                if high >= MIN_CEILING_HEIGHT_M:
-                    ceiling = fit
-                else:
-                    notes.append(f"a surface facing down {high:.2f} m above the floor is not taken for the ceiling "
-                                 f"(rooms are at least {MIN_CEILING_HEIGHT_M:.1f} m tall): probably the underside of "
-                                 "a shelf, a cabinet or a loft")
+    pool = ~used & ~excluded & (rows < 0.5 * hs)
+    ceiling = find_ceiling(pts, pool, used, up, float(floor.offset), thr, min_plane, rng, notes)
 
     # Manhattan frame on the floor: +Y is the axis direction closest to the viewing direction.
     forward = _horizontal(np.array([0.0, 0.0, 1.0]), up)
@@ -295,7 +274,7 @@ def _lowest_upward_plane(pts: np.ndarray, allowed: np.ndarray, thr: float, rng: 
         fit = ransac_plane(pts[pool], thr, rng=rng, accept=up_ok, min_inliers=min_inliers)  # type: ignore[arg-type]
         if fit is None:
             break
-        fit = _orient_towards_origin(_full_inliers(fit, pts, thr))
+        fit = towards_origin(full_inliers(fit, pts, thr))
         pool &= ~fit.inliers
         if fit.count < min_inliers or float(fit.normal @ UP_CAMERA) < math.cos(math.radians(55)):
             continue  # faces down: a ceiling or the underside of something
@@ -358,16 +337,6 @@ def _not_a_wall(fit: PlaneFit, pts: np.ndarray, up: np.ndarray, excluded: np.nda
     return None
 
 
-def _full_inliers(fit: PlaneFit, pts: np.ndarray, thr: float) -> PlaneFit:
-    """A fit made on a subset, re-evaluated on all points."""
-    return PlaneFit(fit.normal, fit.offset, np.abs(pts @ fit.normal - fit.offset) < thr)
-
-
-def _orient_towards_origin(fit: PlaneFit) -> PlaneFit:
-    """Normals point into the room, i.e. towards the camera at the origin: n·0 − d > 0."""
-    return fit.flipped() if fit.offset > 0 else fit
-
-
 def _same_plane(a: PlaneFit, b: PlaneFit, tol: float) -> bool:
     return float(a.normal @ b.normal) > math.cos(math.radians(20)) and abs(a.offset - b.offset) < max(tol, 0.25)
 
@@ -398,21 +367,3 @@ def _level_fallback(label_map: np.ndarray, stride: int, notes: list[str]) -> Roo
     m[:3, 3] = (0.0, 0.0, ASSUMED_HEIGHT_M)
     planes = [Plane("floor", "floor", (0.0, 0.0, 1.0), 0.0)]
     return RoomEstimate(m, planes, ASSUMED_HEIGHT_M, "assumed", label_map, stride, notes)
-
-
-def _spread_across(points: np.ndarray, up: np.ndarray) -> float:
-    """How wide a set of points is, seen from above, across its longest direction (5–95 % range, metres).
-
-    Why: the top rows of a tilted photo that sees no ceiling fall on the back wall along a slanted
-    line, and a plane through that line tilted towards the horizontal fits them as well as a ceiling
-    would. A ceiling, even a thin strip of it at the frame's top, recedes from the camera and so
-    spreads in both horizontal directions; a line of wall pixels does not.
-    """
-    if len(points) < 3:
-        return 0.0
-    flat = points - np.outer(points @ up, up)
-    flat = flat - flat.mean(axis=0)
-    _, _, vt = np.linalg.svd(flat[:: max(1, len(flat) // 2000)], full_matrices=False)
-    across = flat @ vt[1]
-    lo, hi = np.percentile(across, [5, 95])
-    return float(hi - lo)
