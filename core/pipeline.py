@@ -220,13 +220,9 @@ def load_depth(run_dir: Path, observation: Observation) -> np.ndarray | None:
 
     Read by perception's own checked reader, so a depth of another size or type is an error naming
     the file, not a fit against misaligned masks."""
-    from .perception.depth_io import load_cached_depth
+    from .perception.depth_io import load_run_depth
 
-    path = Path(observation.depth_path) if observation.depth_path else Path("depth.npy")
-    path = path if path.is_absolute() else run_dir / path
-    if not path.is_file():
-        return None
-    return load_cached_depth(path, observation.camera.height, observation.camera.width)
+    return load_run_depth(run_dir, observation)
 
 
 def solve_key(run_dir: Path, library_dir: str | os.PathLike[str], settings: Settings) -> str:

@@ -124,12 +124,13 @@ def _square_with_room(result: FitResult, surface: Surface) -> None:
 
 def _load_depth(run_dir: Path, observation: Observation) -> np.ndarray:
     """The run's depth map, checked like perception's own cache (size, type, no negative values)."""
-    from ..perception.depth_io import load_cached_depth
+    from ..perception.depth_io import load_run_depth
 
-    path = run_dir / (observation.depth_path or "depth.npy")
-    if not path.is_file():
-        raise BadInputError(f"The run folder has no depth map ({path}).", "Run perception first (it writes depth.npy).")
-    return load_cached_depth(path, observation.camera.height, observation.camera.width).astype(np.float32)
+    depth = load_run_depth(run_dir, observation)
+    if depth is None:
+        raise BadInputError(f"The run folder {run_dir} has no depth map ({observation.depth_path or 'depth.npy'}).",
+                            "Run perception first (it writes depth.npy).")
+    return depth
 
 
 def _mask(run_dir: Path, obj: Any, shape: tuple[int, int]) -> np.ndarray | None:

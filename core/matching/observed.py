@@ -47,12 +47,9 @@ def load_image(run_dir: Path, obs: Observation) -> np.ndarray:
 
 def load_depth(run_dir: Path, obs: Observation) -> np.ndarray | None:
     """Depth in metres (float32 [H, W]) or None when the run has none; checked like perception's own cache."""
-    from ..perception.depth_io import load_cached_depth
+    from ..perception.depth_io import load_run_depth
 
-    path = resolve(run_dir, obs.depth_path) if obs.depth_path else run_dir / "depth.npy"
-    if not path.is_file():
-        return None
-    return load_cached_depth(path, obs.camera.height, obs.camera.width).astype(np.float32)
+    return load_run_depth(run_dir, obs)
 
 
 def decode_mask(run_dir: Path, mask: dict, shape: tuple[int, int]) -> np.ndarray:

@@ -192,6 +192,20 @@ def resize_nearest(depth: np.ndarray, height: int, width: int) -> np.ndarray:
     return depth[yi[:, None], xi[None, :]]
 
 
+def load_run_depth(run_dir: str | Path, observation: Any) -> np.ndarray | None:
+    """A run folder's depth in metres (float32, the camera's image size), or None when the run has none.
+
+    The one reader of a run's depth for every later stage (match, fit, the pipeline), so each finds
+    the file the same way (``observation.depth_path``, relative to the run folder, else
+    ``depth.npy``) and checks it as :func:`load_cached_depth` does.
+    """
+    name = Path(observation.depth_path or "depth.npy")
+    path = name if name.is_absolute() else Path(run_dir) / name
+    if not path.is_file():
+        return None
+    return load_cached_depth(path, observation.camera.height, observation.camera.width)
+
+
 def load_cached_depth(path: str | Path, height: int, width: int) -> np.ndarray:
     """The pipeline's own ``depth.npy`` stage file, checked: float (height, width), no negative values."""
     path = Path(path)
