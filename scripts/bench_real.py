@@ -41,30 +41,17 @@ from scripts._package import load  # noqa: E402  (the repository as package `ima
 load()
 
 from imaginarium.core.geometry.boxes2d import box_iou_2d_one  # noqa: E402
-from imaginarium.core.layout.metrics import MIN_EXTENT_M, box_iou  # noqa: E402  (the layout metrics' own IoU)
+from imaginarium.core.layout.geometry import Pose, footprint  # noqa: E402
+from imaginarium.core.layout.metrics import box_iou, scored_box  # noqa: E402  (the layout metrics' own IoU)
 
 FLOOR_OBJECT_M = 0.15   # a true box whose bottom is this close to the floor stands on it
 FLOATING_M = 0.05       # our bottom this far above its support: floating
 
 
 # ---- geometry of upright boxes --------------------------------------------------------------------------------
-def corners_xy(center: Any, size: Any, yaw: float) -> np.ndarray:
-    """Counter-clockwise footprint corners of an upright box."""
-    c, s = math.cos(yaw), math.sin(yaw)
-    hx, hy = size[0] / 2, size[1] / 2
-    local = np.array([[-hx, -hy], [hx, -hy], [hx, hy], [-hx, hy]])
-    return local @ np.array([[c, s], [-s, c]]) + np.asarray(center[:2], float)
-
-
 def iou_upright(a: dict, b: dict) -> float:
-    """3D IoU of two upright boxes ``{"center", "size", "yaw"}``, scored as the layout metrics score
-    them (``core.layout.metrics``: a box thinner than ``MIN_EXTENT_M`` counts that thick there)."""
-    def upright(box: dict) -> tuple[np.ndarray, float, float]:
-        size = np.maximum(np.asarray(box["size"], float), MIN_EXTENT_M)
-        z = float(box["center"][2])
-        return corners_xy(box["center"], size, box["yaw"]), z - size[2] / 2, z + size[2] / 2
-
-    return box_iou(upright(a), upright(b))
+    """3D IoU of two upright boxes ``{"center", "size", "yaw"}``, scored as the layout metrics score them."""
+    return box_iou(scored_box(a["center"], a["size"], a["yaw"]), scored_box(b["center"], b["size"], b["yaw"]))
 
 
 def _wrap(a: float) -> float:
@@ -324,8 +311,9 @@ def plausibility(layout: Any) -> dict:
         elif rel == "on" and p.parent in boxes:
             q = boxes[p.parent].box
             floating += bottom - (q.center[2] + q.size[2] / 2) > FLOATING_M
-        pts = np.array([[x, y, z] for x, y in corners_xy(b.center, b.size, b.yaw)
-                        for z in (bottom, bottom + b.size[2])])
+        half = np.asarray(b.size, float) / 2
+        corners = footprint(Pose(np.array([b.center[0], b.center[1], 0.0]), b.yaw, np.ones(3)), -half, half)
+        pts = np.array([[x, y, z] for x, y in corners for z in (bottom, bottom + b.size[2])])
         outside += any(float(np.min(pts @ np.asarray(pl.normal)) - pl.offset) < -0.05 for pl in planes)
     ids = sorted(boxes)
     for i, a in enumerate(ids):

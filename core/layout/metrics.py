@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -151,9 +151,19 @@ def upright_box(ctx: MetricContext, oid: str) -> tuple[np.ndarray, float, float]
     """
     item, pose = ctx.state.items[oid], ctx.state.poses[oid]
     lo, hi = item.lo * pose.scale, item.hi * pose.scale
-    mid, half = (lo + hi) / 2, np.maximum((hi - lo) / 2, MIN_EXTENT_M / 2)
-    poly = footprint(Pose(pose.position, pose.yaw, np.ones(3)), mid - half, mid + half)
-    return poly, float(pose.position[2] + mid[2] - half[2]), float(pose.position[2] + mid[2] + half[2])
+    mid = (lo + hi) / 2
+    c, s = math.cos(pose.yaw), math.sin(pose.yaw)
+    centre = pose.position + np.array([c * mid[0] - s * mid[1], s * mid[0] + c * mid[1], mid[2]])
+    return scored_box(centre, hi - lo, pose.yaw)
+
+
+def scored_box(centre: Sequence[float], size: Sequence[float], yaw: float) -> tuple[np.ndarray, float, float]:
+    """An upright box (centre, size, yaw) as 3D IoU scores it: footprint and z range, every axis at least
+    ``MIN_EXTENT_M`` thick (see :func:`upright_box`); for boxes read from a file (``Placement.box``, a dataset)."""
+    centre = np.asarray(centre, dtype=float)
+    half = np.maximum(np.asarray(size, dtype=float) / 2, MIN_EXTENT_M / 2)
+    poly = footprint(Pose(np.array([centre[0], centre[1], 0.0]), yaw, np.ones(3)), -half, half)
+    return poly, float(centre[2] - half[2]), float(centre[2] + half[2])
 
 
 def box_iou(a: tuple[np.ndarray, float, float], b: tuple[np.ndarray, float, float]) -> float:
