@@ -1,4 +1,5 @@
-"""What every operator does the same way: report a typed error (Status section + report) and submit jobs."""
+"""What every operator does the same way: report a typed error (Status section + report), submit jobs, and
+the poll of the actions on a built room."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -7,6 +8,7 @@ import bpy
 
 from ..core.errors import ImaginariumError
 from ..imaginarium_addon import worker_runtime
+from ..imaginarium_addon.run_state import active_run
 from ..imaginarium_addon.panel_words import for_panel
 from ..imaginarium_addon.worker_client import Job
 
@@ -27,3 +29,11 @@ def submit(op: bpy.types.Operator, name: str, params: dict[str, Any], label: str
     except ImaginariumError as exc:
         return fail(op, exc)
     return {"FINISHED"}
+
+
+def poll_run(cls: type, context: bpy.types.Context) -> bool:
+    """Poll of the actions on a built room: a room must be active (or the only one), else say how to get one."""
+    if active_run(context) is None:
+        cls.poll_message_set("Select an object of an Imaginarium room (or build one first)")
+        return False
+    return True

@@ -9,15 +9,7 @@ from ..core.errors import ImaginariumError
 from ..imaginarium_addon import layout_props as lp
 from ..imaginarium_addon import layout_session
 from ..imaginarium_addon.run_state import active_run
-from .common import fail
-
-
-def poll_run(cls: type, context: bpy.types.Context) -> bool:
-    """Poll of the actions on a built room: a room must be active (or the only one), else say how to get one."""
-    if active_run(context) is None:
-        cls.poll_message_set("Select an object of an Imaginarium room (or build one first)")
-        return False
-    return True
+from .common import fail, poll_run
 
 
 class IMAGINARIUM_OT_reoptimise(bpy.types.Operator):

@@ -9,8 +9,7 @@ import bpy
 from ..core.errors import ImaginariumError
 from ..imaginarium_addon import render_preview, scene_conflicts
 from ..imaginarium_addon.run_state import active_run
-from .common import fail
-from .layout_ops import poll_run
+from .common import fail, poll_run
 
 
 def _preview_path(coll: bpy.types.Collection) -> Path:

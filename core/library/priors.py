@@ -31,6 +31,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from ..errors import ImaginariumError
+
 DATA_PATH = Path(__file__).resolve().parent / "data" / "size_priors.json"
 OUTLIER_RATIO = 4.0
 
@@ -159,7 +161,7 @@ class SizePriors:
         tries += [a for t in list(tries) for a in self.aliases.get(t, [])]
         try:
             tries += [normalise(c) for c in _starter_vocabulary()(text)]
-        except Exception:  # noqa: BLE001 - the starter vocabulary is optional help here, never a failure
+        except (ImaginariumError, OSError, ValueError):  # the starter vocabulary is optional help here, never a failure
             pass
         for n in range(len(words) - 1, 0, -1):  # drop leading words: "dresser mirror" → "mirror"
             tail = " ".join(words[-n:-1] + [singular(words[-1])])

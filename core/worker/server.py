@@ -111,6 +111,7 @@ class Worker:
                 self.emit({"id": job_id, "type": "error", "error": err.to_dict()})
             except Exception as exc:  # any bug in an op becomes an error event; the worker stays up
                 if _out_of_memory(exc):
+                    _release_memory()
                     err = WorkerError(f"The worker ran out of {_memory_kind(exc)} memory while running {op}.",
                                       OUT_OF_MEMORY_FIX)
                 else:
@@ -131,6 +132,17 @@ def _out_of_memory(exc: BaseException) -> bool:
     """MemoryError, or torch's CUDA out-of-memory (a RuntimeError subclass, not a MemoryError)."""
     return (isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"
             or "out of memory" in str(exc).lower())
+
+
+def _release_memory() -> None:
+    """Give back what the failed job held (its tensors, the allocator's cached blocks), so the retry the error
+    suggests starts from the memory the loaded models need, not from what the failure left behind."""
+    import gc
+
+    gc.collect()
+    torch = sys.modules.get("torch")  # only when a model op imported it: never import torch for this
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _memory_kind(exc: BaseException) -> str:
