@@ -72,8 +72,7 @@ def running(key: str) -> Job | None:
 
 def _client_for_downloads() -> WorkerClient:
     global _client, _client_key
-    prefs = preferences.get()
-    python = bpy.path.abspath(prefs.worker_python) if prefs and prefs.worker_python else None
+    python = preferences.worker_python()
     key = (python, _environment())
     if _client is not None and not any(not j.finished for j in _jobs.values()) and key != _client_key:
         _client.stop()  # preferences, the Worker Python or the token changed: the next job starts a new worker

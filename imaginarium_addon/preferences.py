@@ -139,6 +139,12 @@ _MODEL_PROPS = {"flux": "t2i_model", "lora": "t2i_lora", "depth": "depth_model",
                 "grounding_dino": "local_detector"}
 
 
+def worker_python() -> str | None:
+    """The Worker Python the artist set, as an absolute path (Blender's ``//`` resolved), or None when unset."""
+    prefs = get()
+    return bpy.path.abspath(prefs.worker_python) if prefs and prefs.worker_python else None
+
+
 def get() -> ImaginariumPreferences | None:
     addon = bpy.context.preferences.addons.get(ADDON_ID)
     return addon.preferences if addon else None

@@ -52,7 +52,7 @@ def _worker_identity() -> tuple[Any, ...]:
     """What the running worker was started with: interpreter, time limit, online access and a digest of the
     keys (never the keys themselves). A change to any of them means the next job needs a new worker."""
     prefs = preferences.get()
-    python = bpy.path.abspath(prefs.worker_python) if prefs and prefs.worker_python else None
+    python = preferences.worker_python()
     keys = hashlib.sha256(json.dumps(sorted(preferences.secret_values().items())).encode()).hexdigest() \
         if bpy.app.online_access else ""
     return python, prefs.job_timeout_s if prefs else 1800.0, bool(bpy.app.online_access), keys

@@ -74,9 +74,7 @@ class IMAGINARIUM_OT_build_library(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         global _build
-        prefs = preferences.get()
-        worker_python = bpy.path.abspath(prefs.worker_python) if prefs and prefs.worker_python else sys.executable
-        _build = build_chain(runs.library_dir(), worker_python)
+        _build = build_chain(runs.library_dir(), preferences.worker_python() or sys.executable)
         _build.start()
         status = context.window_manager.imaginarium_status
         status.job_id, status.job_label, status.last_error = "library-build", "Building library data", ""
